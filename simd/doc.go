@@ -1,0 +1,14 @@
+// Package simd holds the float32 kernels that every hot loop of cdp runs on:
+// dot products, axpy, element-wise arithmetic, the fused reverse-diffusion
+// update, row normalisation, the pairwise similarity matrix, row softmax and
+// sgemm.
+//
+// Every kernel has a generic Go reference (always compiled, its doc comment
+// is its loop) and, where the platform allows, assembly variants. A kernel
+// set is chosen once at start-up from the CPU's features (see dispatch.go);
+// Use forces a set and Impl names the one in use. The exported API never
+// names an instruction set.
+//
+// Shapes are row-major. Length or shape mismatches are programmer errors and
+// panic with a message that names the kernel and the sizes.
+package simd

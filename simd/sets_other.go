@@ -1,0 +1,6 @@
+//go:build !gc || purego || !(amd64 || arm64)
+
+package simd
+
+// archSets is empty here: only the generic kernels exist on this platform.
+var archSets []*kernelSet
