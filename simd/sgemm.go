@@ -53,7 +53,7 @@ func microGeneric4x4(kc int, a, b, c []float32, ldc int) {
 		c32 += a3 * b2
 		c33 += a3 * b3
 	}
-	r := c[0 : 4 : 4]
+	r := c[0:4:4]
 	r[0] += c00
 	r[1] += c01
 	r[2] += c02

@@ -1,7 +1,5 @@
 package main
 
-
-
 func init() {
 	register(&command{
 		name:    "help",
@@ -21,4 +19,3 @@ func init() {
 		},
 	})
 }
-
