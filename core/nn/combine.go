@@ -1,0 +1,57 @@
+package nn
+
+import "fmt"
+
+// Concat writes the channel concatenation of a (N, Ca, HW) and b (N, Cb, HW)
+// into dst (N, Ca+Cb, HW) and returns dst (grown as needed).
+func Concat(dst, a, b []float32, n, ca, cb, hw int) []float32 {
+	if len(a) != n*ca*hw || len(b) != n*cb*hw {
+		panic(fmt.Sprintf("nn.Concat: a has length %d, b %d, want (N=%d, Ca=%d | Cb=%d, HW=%d)", len(a), len(b), n, ca, cb, hw))
+	}
+	dst = grow(&dst, n*(ca+cb)*hw)
+	sa, sb := ca*hw, cb*hw
+	for i := 0; i < n; i++ {
+		copy(dst[i*(sa+sb):], a[i*sa:(i+1)*sa])
+		copy(dst[i*(sa+sb)+sa:], b[i*sb:(i+1)*sb])
+	}
+	return dst
+}
+
+// Split is the backward of Concat: it copies dy (N, Ca+Cb, HW) into da
+// (N, Ca, HW) and db (N, Cb, HW), grown as needed, and returns them.
+func Split(da, db, dy []float32, n, ca, cb, hw int) ([]float32, []float32) {
+	if len(dy) != n*(ca+cb)*hw {
+		panic(fmt.Sprintf("nn.Split: dy has length %d, want (N=%d, C=%d+%d, HW=%d)", len(dy), n, ca, cb, hw))
+	}
+	da, db = grow(&da, n*ca*hw), grow(&db, n*cb*hw)
+	sa, sb := ca*hw, cb*hw
+	for i := 0; i < n; i++ {
+		copy(da[i*sa:(i+1)*sa], dy[i*(sa+sb):])
+		copy(db[i*sb:(i+1)*sb], dy[i*(sa+sb)+sa:])
+	}
+	return da, db
+}
+
+// AddInto sets dst = a + b element-wise (a residual connection; its backward
+// passes dy unchanged to both inputs) and returns dst (grown as needed).
+func AddInto(dst, a, b []float32) []float32 {
+	if len(a) != len(b) {
+		panic(fmt.Sprintf("nn.AddInto: a has length %d, b %d", len(a), len(b)))
+	}
+	dst = grow(&dst, len(a))
+	for i, v := range a {
+		dst[i] = v + b[i]
+	}
+	return dst
+}
+
+// Accumulate adds x into dst element-wise (summing gradients that reach one
+// tensor by two paths).
+func Accumulate(dst, x []float32) {
+	if len(dst) != len(x) {
+		panic(fmt.Sprintf("nn.Accumulate: dst has length %d, x %d", len(dst), len(x)))
+	}
+	for i, v := range x {
+		dst[i] += v
+	}
+}

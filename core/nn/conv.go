@@ -1,0 +1,373 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/cdp-project/cdp/simd"
+)
+
+// convChunkCols is the number of output pixels (over several images) that
+// one im2col matrix and one sgemm cover: small images are batched together
+// so that the matrix product stays wide.
+var convChunkCols = 1024
+
+// Conv2d is a 2-d convolution with a square kernel, as torch.nn.Conv2d
+// (dilation 1, groups 1), computed as im2col followed by simd.Sgemm.
+type Conv2d struct {
+	P              *Params
+	In, Out        int // channels
+	K, Stride, Pad int
+	Weight         View // (Out, In, K, K)
+	Bias           View // (Out); Size 0 without bias
+
+	// SkipInputGrad makes Backward return nil instead of dx (for a first
+	// layer whose input gradient nobody needs).
+	SkipInputGrad bool
+
+	x               []float32 // cached input (N, In, H, W)
+	n, h, w, ho, wo int
+	y, dx, col, tmp []float32
+	dcol, dyT, dwT  []float32
+}
+
+// NewConv2d defines name.weight (out, in, k, k) and name.bias (out) in p and
+// initialises them like PyTorch: U(-b, b) with b = 1/sqrt(in*k*k) (kaiming
+// uniform with a = sqrt(5) for the weight).
+func NewConv2d(p *Params, name string, in, out, k, stride, pad int, bias bool, rng *rand.Rand) *Conv2d {
+	if in <= 0 || out <= 0 || k <= 0 || stride <= 0 || pad < 0 {
+		panic(fmt.Sprintf("nn.NewConv2d: in=%d out=%d k=%d stride=%d pad=%d", in, out, k, stride, pad))
+	}
+	c := &Conv2d{P: p, In: in, Out: out, K: k, Stride: stride, Pad: pad}
+	c.Weight = p.Add(name+".weight", false, out, in, k, k)
+	b := kaimingBound(in * k * k)
+	uniform(p.Data(c.Weight), b, rng)
+	if bias {
+		c.Bias = p.Add(name+".bias", true, out)
+		uniform(p.Data(c.Bias), b, rng)
+	}
+	return c
+}
+
+// OutSize is the output height (or width) for an input of size h.
+func (c *Conv2d) OutSize(h int) int { return (h+2*c.Pad-c.K)/c.Stride + 1 }
+
+// chunk is the number of images per im2col matrix.
+func (c *Conv2d) chunk(n, hw int) int {
+	nc := (convChunkCols + hw - 1) / hw
+	return max(1, min(nc, n))
+}
+
+func (c *Conv2d) direct() bool { return c.K == 1 && c.Stride == 1 && c.Pad == 0 }
+
+// im2col writes images [i0, i0+nc) of x into col, a (In*K*K, nc*Ho*Wo)
+// matrix: row (ci*K + ky)*K + kx, column img*Ho*Wo + oy*Wo + ox.
+func (c *Conv2d) im2col(col, x []float32, i0, nc int) {
+	h, w, ho, wo, k, s, pad := c.h, c.w, c.ho, c.wo, c.K, c.Stride, c.Pad
+	hw, ohw := h*w, ho*wo
+	ld := nc * ohw
+	same := s == 1 && ho == h && wo == w
+	parallelFor(nc*c.In, k*k*ohw, func(lo, hi int) {
+		for it := lo; it < hi; it++ {
+			img, ci := it/c.In, it%c.In
+			plane := x[((i0+img)*c.In+ci)*hw : ((i0+img)*c.In+ci+1)*hw]
+			for ky := 0; ky < k; ky++ {
+				for kx := 0; kx < k; kx++ {
+					row := col[((ci*k+ky)*k+kx)*ld+img*ohw : ((ci*k+ky)*k+kx)*ld+(img+1)*ohw]
+					if same {
+						// Stride 1, output size = input size: the row is the
+						// plane shifted by (ky-pad, kx-pad); copy it in one
+						// block, then zero what falls outside the plane.
+						oy0, oy1 := validRange(ky-pad, 1, h, ho)
+						ox0, ox1 := validRange(kx-pad, 1, w, wo)
+						shift := (ky-pad)*w + kx - pad
+						clear(row[:oy0*wo])
+						clear(row[oy1*wo:])
+						if oy0 < oy1 {
+							lo, hi := oy0*wo, oy1*wo
+							// The block may reach one element outside the
+							// plane; that element is zeroed below.
+							if lo+shift < 0 {
+								lo = -shift
+							}
+							if hi+shift > hw {
+								hi = hw - shift
+							}
+							copy(row[lo:hi], plane[lo+shift:hi+shift])
+							for oy := oy0; oy < oy1; oy++ {
+								r := row[oy*wo : (oy+1)*wo]
+								for ox := 0; ox < ox0; ox++ {
+									r[ox] = 0
+								}
+								for ox := ox1; ox < wo; ox++ {
+									r[ox] = 0
+								}
+							}
+						}
+						continue
+					}
+					// Valid ox: 0 <= ox*s - pad + kx < w.
+					ox0, ox1 := validRange(kx-pad, s, w, wo)
+					for oy := 0; oy < ho; oy++ {
+						dst := row[oy*wo : (oy+1)*wo]
+						iy := oy*s - pad + ky
+						if iy < 0 || iy >= h || ox0 >= ox1 {
+							clear(dst)
+							continue
+						}
+						src := plane[iy*w : (iy+1)*w]
+						clear(dst[:ox0])
+						if s == 1 {
+							copy(dst[ox0:ox1], src[ox0+kx-pad:ox1+kx-pad])
+						} else {
+							for ox := ox0; ox < ox1; ox++ {
+								dst[ox] = src[ox*s-pad+kx]
+							}
+						}
+						clear(dst[ox1:])
+					}
+				}
+			}
+		}
+	})
+}
+
+// col2im adds the columns of dcol (the layout of im2col) into dx for images
+// [i0, i0+nc); dx must be zeroed by the caller.
+func (c *Conv2d) col2im(dx, dcol []float32, i0, nc int) {
+	h, w, ho, wo, k, s, pad := c.h, c.w, c.ho, c.wo, c.K, c.Stride, c.Pad
+	hw, ohw := h*w, ho*wo
+	ld := nc * ohw
+	same := s == 1 && ho == h && wo == w
+	parallelFor(nc*c.In, k*k*ohw, func(lo, hi int) {
+		for it := lo; it < hi; it++ {
+			img, ci := it/c.In, it%c.In
+			plane := dx[((i0+img)*c.In+ci)*hw : ((i0+img)*c.In+ci+1)*hw]
+			for ky := 0; ky < k; ky++ {
+				for kx := 0; kx < k; kx++ {
+					row := dcol[((ci*k+ky)*k+kx)*ld+img*ohw : ((ci*k+ky)*k+kx)*ld+(img+1)*ohw]
+					if same {
+						// The row (scratch) gets zeros where the shifted
+						// plane falls outside, then is added in one block.
+						oy0, oy1 := validRange(ky-pad, 1, h, ho)
+						ox0, ox1 := validRange(kx-pad, 1, w, wo)
+						if oy0 >= oy1 {
+							continue
+						}
+						shift := (ky-pad)*w + kx - pad
+						for oy := oy0; oy < oy1; oy++ {
+							r := row[oy*wo : (oy+1)*wo]
+							for ox := 0; ox < ox0; ox++ {
+								r[ox] = 0
+							}
+							for ox := ox1; ox < wo; ox++ {
+								r[ox] = 0
+							}
+						}
+						lo, hi := oy0*wo, oy1*wo
+						// Where the block reaches outside the plane (first and
+						// last element for a horizontal shift), the row is 0.
+						if lo+shift < 0 {
+							lo = -shift
+						}
+						if hi+shift > hw {
+							hi = hw - shift
+						}
+						simd.Axpy(1, row[lo:hi], plane[lo+shift:hi+shift])
+						continue
+					}
+					ox0, ox1 := validRange(kx-pad, s, w, wo)
+					if ox0 >= ox1 {
+						continue
+					}
+					for oy := 0; oy < ho; oy++ {
+						iy := oy*s - pad + ky
+						if iy < 0 || iy >= h {
+							continue
+						}
+						src := row[oy*wo : (oy+1)*wo]
+						dst := plane[iy*w : (iy+1)*w]
+						if s == 1 {
+							d := dst[ox0+kx-pad : ox1+kx-pad]
+							for j, v := range src[ox0:ox1] {
+								d[j] += v
+							}
+						} else {
+							for ox := ox0; ox < ox1; ox++ {
+								dst[ox*s-pad+kx] += src[ox]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// validRange returns [o0, o1): the outputs o in [0, n) with 0 <= o*s + off < w.
+func validRange(off, s, w, n int) (int, int) {
+	o0 := 0
+	if off < 0 {
+		o0 = (-off + s - 1) / s
+	}
+	o1 := 0
+	if w-off > 0 {
+		o1 = (w - off + s - 1) / s
+	}
+	return min(o0, n), min(max(o1, 0), n)
+}
+
+// Forward convolves x (N, In, H, W) and returns y (N, Out, Ho, Wo).
+func (c *Conv2d) Forward(x []float32, n, h, w int) (y []float32, ho, wo int) {
+	if len(x) != n*c.In*h*w {
+		panic(fmt.Sprintf("nn.Conv2d: x has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(x), n, c.In, h, w))
+	}
+	ho, wo = c.OutSize(h), c.OutSize(w)
+	if ho <= 0 || wo <= 0 {
+		panic(fmt.Sprintf("nn.Conv2d: input %dx%d too small for kernel %d pad %d", h, w, c.K, c.Pad))
+	}
+	c.x, c.n, c.h, c.w, c.ho, c.wo = x, n, h, w, ho, wo
+	ohw, ckk := ho*wo, c.In*c.K*c.K
+	y = grow(&c.y, n*c.Out*ohw)
+	wt := c.P.Data(c.Weight)
+	var bias []float32
+	if c.Bias.Size > 0 {
+		bias = c.P.Data(c.Bias)
+	}
+	nc := c.chunk(n, ohw)
+	for i0 := 0; i0 < n; i0 += nc {
+		m := min(nc, n-i0)
+		cols := m * ohw
+		var b []float32
+		if c.direct() && m == 1 {
+			b = x[i0*ckk*ohw : (i0+1)*ckk*ohw]
+		} else {
+			b = grow(&c.col, ckk*cols)
+			c.im2col(b, x, i0, m)
+		}
+		if m == 1 {
+			yi := y[i0*c.Out*ohw : (i0+1)*c.Out*ohw]
+			beta := float32(0)
+			if bias != nil {
+				for co := 0; co < c.Out; co++ {
+					fill(yi[co*ohw:(co+1)*ohw], bias[co])
+				}
+				beta = 1
+			}
+			simd.Sgemm(false, false, c.Out, ohw, ckk, 1, wt, ckk, b, ohw, beta, yi, ohw)
+			continue
+		}
+		t := grow(&c.tmp, c.Out*cols)
+		simd.Sgemm(false, false, c.Out, cols, ckk, 1, wt, ckk, b, cols, 0, t, cols)
+		parallelFor(m*c.Out, ohw, func(lo, hi int) {
+			for it := lo; it < hi; it++ {
+				img, co := it/c.Out, it%c.Out
+				dst := y[((i0+img)*c.Out+co)*ohw : ((i0+img)*c.Out+co+1)*ohw]
+				src := t[co*cols+img*ohw : co*cols+(img+1)*ohw]
+				if bias == nil {
+					copy(dst, src)
+					continue
+				}
+				bv := bias[co]
+				for j, v := range src {
+					dst[j] = v + bv
+				}
+			}
+		})
+	}
+	return y, ho, wo
+}
+
+// Backward takes dy (N, Out, Ho, Wo), accumulates the weight and bias
+// gradients and returns dx (N, In, H, W) (nil when SkipInputGrad is set).
+func (c *Conv2d) Backward(dy []float32) []float32 {
+	n, ohw, ckk := c.n, c.ho*c.wo, c.In*c.K*c.K
+	if len(dy) != n*c.Out*ohw {
+		panic(fmt.Sprintf("nn.Conv2d: dy has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(dy), n, c.Out, c.ho, c.wo))
+	}
+	needW := !c.P.NoGrad
+	needX := !c.SkipInputGrad
+	if !needW && !needX {
+		return nil
+	}
+	wt := c.P.Data(c.Weight)
+	var dx []float32
+	if needX {
+		dx = grow(&c.dx, n*c.In*c.h*c.w)
+		if !c.direct() || c.chunk(n, ohw) > 1 {
+			clear(dx)
+		}
+	}
+	if needW && c.Bias.Size > 0 {
+		db := c.P.Grad(c.Bias)
+		parallelFor(c.Out, n*ohw, func(lo, hi int) {
+			for co := lo; co < hi; co++ {
+				var s float64
+				for img := 0; img < n; img++ {
+					var si float32
+					for _, v := range dy[(img*c.Out+co)*ohw : (img*c.Out+co+1)*ohw] {
+						si += v
+					}
+					s += float64(si)
+				}
+				db[co] += float32(s)
+			}
+		})
+	}
+	var dwT []float32
+	if needW {
+		dwT = grow(&c.dwT, ckk*c.Out)
+		clear(dwT)
+	}
+	nc := c.chunk(n, ohw)
+	for i0 := 0; i0 < n; i0 += nc {
+		m := min(nc, n-i0)
+		cols := m * ohw
+		// dyT: (Out, m*Ho*Wo).
+		var dyT []float32
+		if m == 1 {
+			dyT = dy[i0*c.Out*ohw : (i0+1)*c.Out*ohw]
+		} else {
+			dyT = grow(&c.dyT, c.Out*cols)
+			parallelFor(m*c.Out, ohw, func(lo, hi int) {
+				for it := lo; it < hi; it++ {
+					img, co := it/c.Out, it%c.Out
+					copy(dyT[co*cols+img*ohw:co*cols+(img+1)*ohw], dy[((i0+img)*c.Out+co)*ohw:((i0+img)*c.Out+co+1)*ohw])
+				}
+			})
+		}
+		if needW {
+			var b []float32
+			if c.direct() && m == 1 {
+				b = c.x[i0*ckk*ohw : (i0+1)*ckk*ohw]
+			} else {
+				b = grow(&c.col, ckk*cols)
+				c.im2col(b, c.x, i0, m)
+			}
+			// dW^T (In*K*K, Out) += col dyT^T: the long side of the
+			// product (In*K*K) goes where sgemm wants it, across rows.
+			simd.Sgemm(false, true, ckk, c.Out, cols, 1, b, cols, dyT, cols, 1, dwT, c.Out)
+		}
+		if needX {
+			if c.direct() && m == 1 {
+				simd.Sgemm(true, false, ckk, cols, c.Out, 1, wt, ckk, dyT, cols, 0, dx[i0*ckk*ohw:(i0+1)*ckk*ohw], cols)
+				continue
+			}
+			dcol := grow(&c.dcol, ckk*cols)
+			simd.Sgemm(true, false, ckk, cols, c.Out, 1, wt, ckk, dyT, cols, 0, dcol, cols)
+			c.col2im(dx, dcol, i0, m)
+		}
+	}
+	if needW {
+		dw := c.P.Grad(c.Weight)
+		parallelFor(c.Out, ckk, func(lo, hi int) {
+			for co := lo; co < hi; co++ {
+				row := dw[co*ckk : (co+1)*ckk]
+				for r := range row {
+					row[r] += dwT[r*c.Out+co]
+				}
+			}
+		})
+	}
+	return dx
+}

@@ -1,0 +1,284 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+)
+
+// GroupNorm normalises (N, C, H, W) over groups of C/Groups channels and all
+// pixels, then applies a per-channel affine map, as torch.nn.GroupNorm.
+type GroupNorm struct {
+	P         *Params
+	Groups, C int
+	Eps       float32
+	Weight    View // gamma (C), initialised to 1
+	Bias      View // beta (C), initialised to 0
+
+	n, hw       int
+	xhat, y, dx []float32 // xhat (N, C, H, W) cached for Backward
+	rstd        []float32 // (N, Groups)
+	dgb         []float64 // per (n, c): sum dy*xhat, sum dy
+}
+
+// NewGroupNorm defines name.weight and name.bias (C) with eps = 1e-5.
+func NewGroupNorm(p *Params, name string, groups, c int) *GroupNorm {
+	if groups <= 0 || c%groups != 0 {
+		panic(fmt.Sprintf("nn.NewGroupNorm: %d channels in %d groups", c, groups))
+	}
+	g := &GroupNorm{P: p, Groups: groups, C: c, Eps: 1e-5}
+	g.Weight = p.Add(name+".weight", true, c)
+	g.Bias = p.Add(name+".bias", true, c)
+	fill(p.Data(g.Weight), 1)
+	return g
+}
+
+// Forward normalises x (N, C, H, W) and returns y of the same shape.
+func (g *GroupNorm) Forward(x []float32, n, h, w int) []float32 {
+	hw := h * w
+	if len(x) != n*g.C*hw {
+		panic(fmt.Sprintf("nn.GroupNorm: x has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(x), n, g.C, h, w))
+	}
+	g.n, g.hw = n, hw
+	y := grow(&g.y, len(x))
+	xhat := grow(&g.xhat, len(x))
+	rstd := grow(&g.rstd, n*g.Groups)
+	gamma, beta := g.P.Data(g.Weight), g.P.Data(g.Bias)
+	cg := g.C / g.Groups
+	size := cg * hw
+	parallelFor(n*g.Groups, 4*size, func(lo, hi int) {
+		for it := lo; it < hi; it++ {
+			seg := x[it*size : (it+1)*size]
+			var s float64
+			for _, v := range seg {
+				s += float64(v)
+			}
+			mean := s / float64(size)
+			var ss float64
+			for _, v := range seg {
+				d := float64(v) - mean
+				ss += d * d
+			}
+			r := float32(1 / math.Sqrt(ss/float64(size)+float64(g.Eps)))
+			rstd[it] = r
+			m := float32(mean)
+			c0 := (it % g.Groups) * cg
+			for ci := 0; ci < cg; ci++ {
+				ga, be := gamma[c0+ci], beta[c0+ci]
+				xs := seg[ci*hw : (ci+1)*hw]
+				xh := xhat[it*size+ci*hw : it*size+(ci+1)*hw]
+				ys := y[it*size+ci*hw : it*size+(ci+1)*hw]
+				for j, v := range xs {
+					t := (v - m) * r
+					xh[j] = t
+					ys[j] = t*ga + be
+				}
+			}
+		}
+	})
+	return y
+}
+
+// Backward takes dy (N, C, H, W), accumulates dgamma and dbeta and returns dx.
+func (g *GroupNorm) Backward(dy []float32) []float32 {
+	n, hw := g.n, g.hw
+	if len(dy) != n*g.C*hw {
+		panic(fmt.Sprintf("nn.GroupNorm: dy has length %d, want (N=%d, C=%d, HW=%d)", len(dy), n, g.C, hw))
+	}
+	dx := grow(&g.dx, len(dy))
+	gamma := g.P.Data(g.Weight)
+	cg := g.C / g.Groups
+	size := cg * hw
+	dgb := growF64(&g.dgb, 2*n*g.C)
+	parallelFor(n*g.Groups, 6*size, func(lo, hi int) {
+		for it := lo; it < hi; it++ {
+			c0 := (it % g.Groups) * cg
+			// dxhat = dy*gamma; dx = rstd*(dxhat - mean(dxhat) - xhat*mean(dxhat*xhat)).
+			var sd, sdx float64
+			for ci := 0; ci < cg; ci++ {
+				ga := gamma[c0+ci]
+				ds := dy[it*size+ci*hw : it*size+(ci+1)*hw]
+				xh := g.xhat[it*size+ci*hw : it*size+(ci+1)*hw]
+				var a, b, cdx, cd float64
+				for j, d := range ds {
+					a += float64(d)
+					b += float64(d * xh[j])
+				}
+				cd, cdx = a*float64(ga), b*float64(ga)
+				sd += cd
+				sdx += cdx
+				nc := it/g.Groups*g.C + c0 + ci
+				dgb[2*nc], dgb[2*nc+1] = b, a
+			}
+			md := float32(sd / float64(size))
+			mdx := float32(sdx / float64(size))
+			r := g.rstd[it]
+			for ci := 0; ci < cg; ci++ {
+				ga := gamma[c0+ci]
+				ds := dy[it*size+ci*hw : it*size+(ci+1)*hw]
+				xh := g.xhat[it*size+ci*hw : it*size+(ci+1)*hw]
+				dxs := dx[it*size+ci*hw : it*size+(ci+1)*hw]
+				for j, d := range ds {
+					dxs[j] = r * (d*ga - md - xh[j]*mdx)
+				}
+			}
+		}
+	})
+	if !g.P.NoGrad {
+		dgamma, dbeta := g.P.Grad(g.Weight), g.P.Grad(g.Bias)
+		for c := 0; c < g.C; c++ {
+			var a, b float64
+			for i := 0; i < n; i++ {
+				a += dgb[2*(i*g.C+c)]
+				b += dgb[2*(i*g.C+c)+1]
+			}
+			dgamma[c] += float32(a)
+			dbeta[c] += float32(b)
+		}
+	}
+	return dx
+}
+
+// BatchNorm normalises (N, C, H, W) per channel over N, H and W, as
+// torch.nn.BatchNorm2d (use H = W = 1 for BatchNorm1d on (N, C)). In training
+// mode it uses the batch statistics and updates the running statistics with
+// momentum (running = (1-momentum) running + momentum batch, with the
+// unbiased variance); in evaluation mode it uses the running statistics.
+type BatchNorm struct {
+	P           *Params
+	C           int
+	Eps         float32
+	Momentum    float32 // 0.1 like PyTorch
+	Train       bool
+	Weight      View // gamma (C), 1
+	Bias        View // beta (C), 0
+	RunningMean View // buffer (C), 0
+	RunningVar  View // buffer (C), 1
+
+	n, hw       int
+	train       bool // mode of the last Forward
+	xhat, y, dx []float32
+	rstd        []float32 // (C)
+}
+
+// NewBatchNorm defines name.weight, name.bias and the buffers
+// name.running_mean, name.running_var, with eps 1e-5 and momentum 0.1, in
+// training mode.
+func NewBatchNorm(p *Params, name string, c int) *BatchNorm {
+	b := &BatchNorm{P: p, C: c, Eps: 1e-5, Momentum: 0.1, Train: true}
+	b.Weight = p.Add(name+".weight", true, c)
+	b.Bias = p.Add(name+".bias", true, c)
+	b.RunningMean = p.AddBuffer(name+".running_mean", c)
+	b.RunningVar = p.AddBuffer(name+".running_var", c)
+	fill(p.Data(b.Weight), 1)
+	fill(p.Data(b.RunningVar), 1)
+	return b
+}
+
+// Forward normalises x (N, C, H, W) and returns y of the same shape.
+func (b *BatchNorm) Forward(x []float32, n, h, w int) []float32 {
+	hw := h * w
+	if len(x) != n*b.C*hw {
+		panic(fmt.Sprintf("nn.BatchNorm: x has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(x), n, b.C, h, w))
+	}
+	if b.Train && n*hw < 2 {
+		panic(fmt.Sprintf("nn.BatchNorm: training needs more than one value per channel, got N=%d H=%d W=%d", n, h, w))
+	}
+	b.n, b.hw, b.train = n, hw, b.Train
+	y := grow(&b.y, len(x))
+	xhat := grow(&b.xhat, len(x))
+	rstd := grow(&b.rstd, b.C)
+	gamma, beta := b.P.Data(b.Weight), b.P.Data(b.Bias)
+	rm, rv := b.P.Data(b.RunningMean), b.P.Data(b.RunningVar)
+	cnt := float64(n * hw)
+	parallelFor(b.C, 4*n*hw, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var mean, variance float64
+			if b.Train {
+				var s float64
+				for i := 0; i < n; i++ {
+					for _, v := range x[(i*b.C+c)*hw : (i*b.C+c+1)*hw] {
+						s += float64(v)
+					}
+				}
+				mean = s / cnt
+				var ss float64
+				for i := 0; i < n; i++ {
+					for _, v := range x[(i*b.C+c)*hw : (i*b.C+c+1)*hw] {
+						d := float64(v) - mean
+						ss += d * d
+					}
+				}
+				variance = ss / cnt
+				mo := float64(b.Momentum)
+				rm[c] = float32((1-mo)*float64(rm[c]) + mo*mean)
+				rv[c] = float32((1-mo)*float64(rv[c]) + mo*ss/(cnt-1))
+			} else {
+				mean, variance = float64(rm[c]), float64(rv[c])
+			}
+			r := float32(1 / math.Sqrt(variance+float64(b.Eps)))
+			rstd[c] = r
+			m, ga, be := float32(mean), gamma[c], beta[c]
+			for i := 0; i < n; i++ {
+				o := (i*b.C + c) * hw
+				for j, v := range x[o : o+hw] {
+					t := (v - m) * r
+					xhat[o+j] = t
+					y[o+j] = t*ga + be
+				}
+			}
+		}
+	})
+	return y
+}
+
+// Backward takes dy (N, C, H, W), accumulates dgamma and dbeta and returns dx.
+// After an evaluation-mode Forward the statistics are constants.
+func (b *BatchNorm) Backward(dy []float32) []float32 {
+	n, hw := b.n, b.hw
+	if len(dy) != n*b.C*hw {
+		panic(fmt.Sprintf("nn.BatchNorm: dy has length %d, want (N=%d, C=%d, HW=%d)", len(dy), n, b.C, hw))
+	}
+	dx := grow(&b.dx, len(dy))
+	gamma := b.P.Data(b.Weight)
+	var dgamma, dbeta []float32
+	if !b.P.NoGrad {
+		dgamma, dbeta = b.P.Grad(b.Weight), b.P.Grad(b.Bias)
+	}
+	cnt := float64(n * hw)
+	parallelFor(b.C, 6*n*hw, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var sd, sdx float64
+			for i := 0; i < n; i++ {
+				o := (i*b.C + c) * hw
+				for j, d := range dy[o : o+hw] {
+					sd += float64(d)
+					sdx += float64(d * b.xhat[o+j])
+				}
+			}
+			if dgamma != nil {
+				dgamma[c] += float32(sdx)
+				dbeta[c] += float32(sd)
+			}
+			ga, r := gamma[c], b.rstd[c]
+			if !b.train {
+				k := ga * r
+				for i := 0; i < n; i++ {
+					o := (i*b.C + c) * hw
+					for j, d := range dy[o : o+hw] {
+						dx[o+j] = d * k
+					}
+				}
+				continue
+			}
+			md, mdx := float32(sd/cnt), float32(sdx/cnt)
+			k := ga * r
+			for i := 0; i < n; i++ {
+				o := (i*b.C + c) * hw
+				for j, d := range dy[o : o+hw] {
+					dx[o+j] = k * (d - md - b.xhat[o+j]*mdx)
+				}
+			}
+		}
+	})
+	return dx
+}
