@@ -1,0 +1,265 @@
+package robust
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Loss is the objective an attack maximises, per point, as a function of the
+// logits z (K) and the label y.
+type Loss int
+
+const (
+	// CE is the cross-entropy -log softmax(z)_y.
+	CE Loss = iota
+	// Margin is the Carlini-Wagner margin max_{j != y} z_j - z_y.
+	Margin
+	// DLR is the difference of logits ratio of Croce and Hein (2020),
+	// -(z_y - max_{j != y} z_j) / (z_pi1 - z_pi3 + 1e-12), pi sorting z in
+	// decreasing order. With K < 3 the denominator is 1.
+	DLR
+	// TargetedDLR is -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4)/2 + 1e-12) for a
+	// target class t. With K < 4 the denominator is 1 (a targeted margin).
+	TargetedDLR
+	// KL is KL(p || softmax(z)) for a reference distribution p (TRADES).
+	KL
+)
+
+// String returns the short name of the loss.
+func (l Loss) String() string {
+	switch l {
+	case CE:
+		return "ce"
+	case Margin:
+		return "margin"
+	case DLR:
+		return "dlr"
+	case TargetedDLR:
+		return "dlr-targeted"
+	case KL:
+		return "kl"
+	}
+	return fmt.Sprintf("Loss(%d)", int(l))
+}
+
+// lossArgs carries what a loss needs besides the logits.
+type lossArgs struct {
+	y      []int     // labels (N)
+	target []int     // target classes (N), TargetedDLR only
+	p      []float32 // reference probabilities (N, K), KL only
+}
+
+// lossGrad evaluates loss for logits z (N, K): the per-point values into
+// value (N) and the gradient of their sum with respect to z into dz (N, K).
+func lossGrad(loss Loss, z []float32, n, k int, a lossArgs, value []float64, dz []float32) {
+	checkLogits("lossGrad", z, n, k)
+	if len(value) != n || len(dz) != n*k {
+		panic(fmt.Sprintf("robust.lossGrad: value %d, dz %d for (N=%d, K=%d)", len(value), len(dz), n, k))
+	}
+	idx := make([]int, k)
+	for i := range n {
+		zi := z[i*k : (i+1)*k]
+		di := dz[i*k : (i+1)*k]
+		clear(di)
+		switch loss {
+		case CE:
+			value[i] = softmaxCE(zi, a.y[i], di)
+		case Margin:
+			m, j := margin(zi, a.y[i])
+			value[i] = -float64(m)
+			if j != a.y[i] {
+				di[j] += 1
+				di[a.y[i]] -= 1
+			}
+		case DLR:
+			value[i] = dlr(zi, a.y[i], -1, idx, di)
+		case TargetedDLR:
+			value[i] = dlr(zi, a.y[i], a.target[i], idx, di)
+		case KL:
+			value[i] = klGrad(a.p[i*k:(i+1)*k], zi, di)
+		default:
+			panic(fmt.Sprintf("robust.lossGrad: unknown loss %v", loss))
+		}
+	}
+}
+
+// softmaxCE returns -log softmax(z)_y and writes softmax(z) - onehot(y) to dz.
+func softmaxCE(z []float32, y int, dz []float32) float64 {
+	mx := math.Inf(-1)
+	for _, v := range z {
+		mx = math.Max(mx, float64(v))
+	}
+	s := 0.0
+	for _, v := range z {
+		s += math.Exp(float64(v) - mx)
+	}
+	for j, v := range z {
+		dz[j] = float32(math.Exp(float64(v)-mx) / s)
+	}
+	dz[y] -= 1
+	return mx + math.Log(s) - float64(z[y])
+}
+
+// dlr evaluates the untargeted (t < 0) or targeted DLR loss of one point and
+// adds its gradient to dz. idx is scratch of length K.
+func dlr(z []float32, y, t int, idx []int, dz []float32) float64 {
+	k := len(z)
+	for j := range idx {
+		idx[j] = j
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return z[idx[a]] > z[idx[b]] })
+	var num float64 // z_y - z_other
+	other := t
+	if t < 0 {
+		var m float32
+		m, other = margin(z, y)
+		num = float64(m)
+	} else {
+		num = float64(z[y]) - float64(z[t])
+	}
+	den := 1.0
+	switch {
+	case t < 0 && k >= 3:
+		den = float64(z[idx[0]]) - float64(z[idx[2]]) + 1e-12
+	case t >= 0 && k >= 4:
+		den = float64(z[idx[0]]) - 0.5*(float64(z[idx[2]])+float64(z[idx[3]])) + 1e-12
+	}
+	// L = -num/den: dL/dnum = -1/den, dL/dden = num/den^2.
+	dz[y] -= float32(1 / den)
+	if other != y {
+		dz[other] += float32(1 / den)
+	}
+	dden := num / (den * den)
+	switch {
+	case t < 0 && k >= 3:
+		dz[idx[0]] += float32(dden)
+		dz[idx[2]] -= float32(dden)
+	case t >= 0 && k >= 4:
+		dz[idx[0]] += float32(dden)
+		dz[idx[2]] -= float32(0.5 * dden)
+		dz[idx[3]] -= float32(0.5 * dden)
+	}
+	return -num / den
+}
+
+// klGrad returns KL(p || q) with q = softmax(z) and writes q - p to dz.
+func klGrad(p, z []float32, dz []float32) float64 {
+	mx := math.Inf(-1)
+	for _, v := range z {
+		mx = math.Max(mx, float64(v))
+	}
+	s := 0.0
+	for _, v := range z {
+		s += math.Exp(float64(v) - mx)
+	}
+	lse := mx + math.Log(s)
+	kl := 0.0
+	for j, v := range z {
+		logq := float64(v) - lse
+		dz[j] = float32(math.Exp(logq)) - p[j]
+		if p[j] > 0 {
+			kl += float64(p[j]) * (math.Log(float64(p[j])) - logq)
+		}
+	}
+	return kl
+}
+
+// softmaxRows writes softmax of each row of z (N, K) into a new buffer.
+func softmaxRows(z []float32, n, k int) []float32 {
+	p := make([]float32, n*k)
+	for i := range n {
+		zi := z[i*k : (i+1)*k]
+		mx := math.Inf(-1)
+		for _, v := range zi {
+			mx = math.Max(mx, float64(v))
+		}
+		s := 0.0
+		for _, v := range zi {
+			s += math.Exp(float64(v) - mx)
+		}
+		for j, v := range zi {
+			p[i*k+j] = float32(math.Exp(float64(v)-mx) / s)
+		}
+	}
+	return p
+}
+
+// CrossEntropy returns the mean over the batch of -log softmax(z_i)_{y_i}
+// for logits (N, K) and its gradient dlogits (N, K) (softmax - onehot) / N.
+func CrossEntropy(logits []float32, y []int, k int) (float64, []float32) {
+	n := len(y)
+	checkLogits("CrossEntropy", logits, n, k)
+	checkLabels("CrossEntropy", y, k)
+	dz := make([]float32, n*k)
+	if n == 0 {
+		return 0, dz
+	}
+	loss := 0.0
+	for i := range n {
+		loss += softmaxCE(logits[i*k:(i+1)*k], y[i], dz[i*k:(i+1)*k])
+	}
+	inv := 1 / float32(n)
+	for j := range dz {
+		dz[j] *= inv
+	}
+	return loss / float64(n), dz
+}
+
+// TRADESLoss returns the TRADES objective of Zhang et al. (2019),
+//
+//	mean_i CE(z_i, y_i) + beta * mean_i KL(softmax(z_i) || softmax(z'_i)),
+//
+// for clean logits z (N, K) and adversarial logits z' (N, K), with its
+// gradients with respect to both (the clean gradient includes the KL term,
+// as in the reference, which does not detach p(x)).
+func TRADESLoss(clean, adv []float32, y []int, k int, beta float64) (loss float64, dclean, dadv []float32) {
+	n := len(y)
+	checkLogits("TRADESLoss", clean, n, k)
+	checkLogits("TRADESLoss", adv, n, k)
+	checkLabels("TRADESLoss", y, k)
+	dclean = make([]float32, n*k)
+	dadv = make([]float32, n*k)
+	if n == 0 {
+		return 0, dclean, dadv
+	}
+	p := softmaxRows(clean, n, k)
+	q := softmaxRows(adv, n, k)
+	inv := 1 / float64(n)
+	lr := make([]float64, k)
+	for i := range n {
+		zi := clean[i*k : (i+1)*k]
+		pi, qi := p[i*k:(i+1)*k], q[i*k:(i+1)*k]
+		dc, da := dclean[i*k:(i+1)*k], dadv[i*k:(i+1)*k]
+		loss += softmaxCE(zi, y[i], dc) * inv
+		// KL = sum_j p_j (log p_j - log q_j); dKL/dz_j = p_j (log p_j - log q_j - KL),
+		// dKL/dz'_j = q_j - p_j.
+		kl := 0.0
+		lseC, lseA := logSumExp(zi), logSumExp(adv[i*k:(i+1)*k])
+		for j := range k {
+			// log p_j - log q_j
+			lr[j] = float64(zi[j]) - lseC - (float64(adv[i*k+j]) - lseA)
+			if pi[j] > 0 {
+				kl += float64(pi[j]) * lr[j]
+			}
+		}
+		loss += beta * kl * inv
+		for j := range k {
+			dc[j] = float32(float64(dc[j])*inv + beta*inv*float64(pi[j])*(lr[j]-kl))
+			da[j] = float32(beta * inv * (float64(qi[j]) - float64(pi[j])))
+		}
+	}
+	return loss, dclean, dadv
+}
+
+func logSumExp(z []float32) float64 {
+	mx := math.Inf(-1)
+	for _, v := range z {
+		mx = math.Max(mx, float64(v))
+	}
+	s := 0.0
+	for _, v := range z {
+		s += math.Exp(float64(v) - mx)
+	}
+	return mx + math.Log(s)
+}
