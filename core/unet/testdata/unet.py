@@ -48,17 +48,12 @@ class Attention(nn.Module):
     def __init__(self, c, groups=8):
         super().__init__()
         self.norm = nn.GroupNorm(groups, c)
-        self.q = nn.Conv2d(c, c, 1)
-        self.k = nn.Conv2d(c, c, 1)
-        self.v = nn.Conv2d(c, c, 1)
+        self.qkv = nn.Conv2d(c, 3 * c, 1)
         self.proj = nn.Conv2d(c, c, 1)
 
     def forward(self, x):
         n, c, h, w = x.shape
-        hn = self.norm(x)
-        q = self.q(hn).reshape(n, c, h * w)
-        k = self.k(hn).reshape(n, c, h * w)
-        v = self.v(hn).reshape(n, c, h * w)
+        q, k, v = self.qkv(self.norm(x)).reshape(n, 3, c, h * w).unbind(1)
         att = torch.softmax(torch.einsum("nci,ncj->nij", q, k) / math.sqrt(c), dim=2)
         out = torch.einsum("nij,ncj->nci", att, v).reshape(n, c, h, w)
         return x + self.proj(out)
