@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cdp-project/cdp/core/classify"
+	"github.com/cdp-project/cdp/core/data"
+	"github.com/cdp-project/cdp/core/diffusion"
+	"github.com/cdp-project/cdp/core/guide"
+	"github.com/cdp-project/cdp/core/unet"
+	"github.com/cdp-project/cdp/native/store"
+)
+
+func init() {
+	register(&command{
+		name:    "sample",
+		summary: "generate labelled images with DDPM/DDIM, plain or guided (contrastive, classifier, cfg)",
+		usage:   "--ckpt model.ckpt [--n 1000] [--guide contrastive --feature-ckpt f.ckpt] --out DIR",
+		run:     runSample,
+	})
+}
+
+// sampleOpts are the flags of cdp sample.
+type sampleOpts struct {
+	ckpt, classes, sampler, spacing, guideKind  string
+	n, batch, steps, size                       int
+	eta                                         float64
+	clip                                        bool
+	loss, window, head, featureCkpt, input, neg string
+	lambda, tau, tauPlus, beta, headLR          float64
+	scale, cfgW                                 float64
+	shard, out                                  string
+	seed                                        uint64
+	json                                        bool
+}
+
+func runSample(e *env, args []string) error {
+	fs := e.flags()
+	var o sampleOpts
+	fs.StringVar(&o.ckpt, "ckpt", "out/train/model.ckpt", "eps-model checkpoint from cdp train (its EMA weights are used)")
+	fs.IntVar(&o.n, "n", 1000, "number of images")
+	fs.StringVar(&o.classes, "classes", "uniform", "labels: uniform (image i gets class i mod K) or a comma list cycled over the images")
+	fs.IntVar(&o.batch, "batch", 100, "images per batch (the contrastive loss couples the images of a batch)")
+	fs.StringVar(&o.sampler, "sampler", "ddpm", "ddpm|ddim")
+	fs.IntVar(&o.steps, "steps", 250, "sampling steps (of the T of training)")
+	fs.Float64Var(&o.eta, "eta", 0, "DDIM eta (0: deterministic)")
+	fs.StringVar(&o.spacing, "spacing", "linspace", "step spacing: linspace|even|uniform|quadratic")
+	fs.BoolVar(&o.clip, "clip", true, "clip x0hat to [-1, 1] at every step (the authors' sampler does)")
+	fs.IntVar(&o.size, "size", 28, "crop the samples to size x size at the centre (28 undoes MNIST's padding; 0 keeps the model size)")
+	fs.StringVar(&o.guideKind, "guide", "none", "guidance: none|contrastive|classifier|cfg")
+	fs.StringVar(&o.loss, "loss", "hnm", "contrastive loss: hnm|infonce")
+	fs.Float64Var(&o.lambda, "lambda", 1e5, "contrastive guidance strength (authors: 1e5 with hnm on MNIST)")
+	fs.Float64Var(&o.tau, "tau", 0, "temperature (default 10 for hnm, 0.1 for infonce)")
+	fs.Float64Var(&o.tauPlus, "tau-plus", 0.1, "hnm class prior tau_plus")
+	fs.Float64Var(&o.beta, "beta", 1, "hnm hardness beta")
+	fs.StringVar(&o.window, "window", "52:150", "guide only when LO <= t <= HI (t = 1..T; authors' MNIST window 50 < t < 150 on 0-based steps)")
+	fs.StringVar(&o.head, "head", "none", "projection head: none|fixed|online (online: the authors' code; breaks --shard equality)")
+	fs.Float64Var(&o.headLR, "head-lr", 1e-2, "Adam learning rate of the online head")
+	fs.StringVar(&o.featureCkpt, "feature-ckpt", "", "classifier checkpoint: feature network (contrastive) or classifier (classifier guidance)")
+	fs.StringVar(&o.input, "feature-input", "xt", "what the feature network sees: xt|x0hat")
+	fs.StringVar(&o.neg, "negatives", "all", "contrastive negatives: all|other-class")
+	fs.Float64Var(&o.scale, "scale", 1, "classifier guidance scale s")
+	fs.Float64Var(&o.cfgW, "cfg-w", 1, "classifier-free guidance weight w")
+	fs.StringVar(&o.shard, "shard", "", "i/n: generate only shard i (0-based) of n; shards concatenated equal the full run")
+	fs.StringVar(&o.out, "out", "out/sample", "output folder: samples.npz (image uint8 N,H,W,C; label int64), grid.png, args.json")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed: with the image index it fixes every draw of that image")
+	fs.BoolVar(&o.json, "json", false, "print the summary as JSON")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return sample(e, &o, args)
+}
+
+// parseShard reads "i/n".
+func parseShard(s string) (i, n int, err error) {
+	if s == "" {
+		return 0, 1, nil
+	}
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, usagef("--shard %q: want i/n with 0 <= i < n", s)
+	}
+	return i, n, nil
+}
+
+// parseWindow reads "lo:hi".
+func parseWindow(s string, T int) (guide.Window, error) {
+	a, b, ok := strings.Cut(s, ":")
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || lo < 1 || hi > T || lo > hi {
+		return guide.Window{}, usagef("--window %q: want LO:HI with 1 <= LO <= HI <= %d", s, T)
+	}
+	return guide.Window{Lo: lo, Hi: hi}, nil
+}
+
+// labelsFor returns the label of every image of the run.
+func labelsFor(spec string, n, classes int) ([]int, error) {
+	var cycle []int
+	if spec == "uniform" {
+		for k := 0; k < classes; k++ {
+			cycle = append(cycle, k)
+		}
+	} else {
+		for _, f := range strings.Split(spec, ",") {
+			k, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || k < 0 || k >= classes {
+				return nil, usagef("--classes %q: %q is not a class in 0..%d", spec, f, classes-1)
+			}
+			cycle = append(cycle, k)
+		}
+	}
+	y := make([]int, n)
+	for i := range y {
+		y[i] = cycle[i%len(cycle)]
+	}
+	return y, nil
+}
+
+func finitePositive(name string, v float64) error {
+	if !(v > 0) || math.IsInf(v, 0) {
+		return usagef("--%s %v must be positive and finite", name, v)
+	}
+	return nil
+}
+
+func sample(e *env, o *sampleOpts, args []string) error {
+	if o.n <= 0 || o.batch <= 0 {
+		return usagef("--n %d and --batch %d must be positive", o.n, o.batch)
+	}
+	shard, shards, err := parseShard(o.shard)
+	if err != nil {
+		return err
+	}
+	c, err := readCheckpoint(o.ckpt)
+	if err != nil {
+		return fmt.Errorf("--ckpt: %w", err)
+	}
+	model, err := unet.Load(c, true)
+	if err != nil {
+		return fmt.Errorf("--ckpt %s: %w", o.ckpt, err)
+	}
+	var meta struct {
+		Train unet.TrainConfig `json:"train"`
+	}
+	if err := c.DecodeMeta(&meta); err != nil {
+		return fmt.Errorf("--ckpt %s: %w", o.ckpt, err)
+	}
+	sched, err := diffusion.ScheduleByName(meta.Train.Schedule, meta.Train.T)
+	if err != nil {
+		return fmt.Errorf("--ckpt %s: %w", o.ckpt, err)
+	}
+	if o.steps < 1 || o.steps > sched.T {
+		return usagef("--steps %d must lie in 1..%d", o.steps, sched.T)
+	}
+	if o.eta < 0 || math.IsNaN(o.eta) || math.IsInf(o.eta, 0) {
+		return usagef("--eta %v must be finite and not negative", o.eta)
+	}
+	spacing, err := diffusion.ParseSpacing(o.spacing)
+	if err != nil {
+		return &usageError{msg: "--spacing: " + err.Error()}
+	}
+	sampler, err := diffusion.SamplerByName(o.sampler, o.eta)
+	if err != nil {
+		return &usageError{msg: "--sampler: " + err.Error()}
+	}
+	mcfg := model.Cfg
+	if o.size < 0 || o.size > mcfg.Size || (o.size > 0 && (mcfg.Size-o.size)%2 != 0) {
+		return usagef("--size %d: want 0 or an even margin below the model's %d", o.size, mcfg.Size)
+	}
+	y, err := labelsFor(o.classes, o.n, mcfg.Classes)
+	if err != nil {
+		return err
+	}
+	eps, desc, err := buildGuidance(o, model, sched.T)
+	if err != nil {
+		return err
+	}
+	// Shards split at batch boundaries, so that batch-coupled guidance sees
+	// the same batches as an unsharded run.
+	nb := (o.n + o.batch - 1) / o.batch
+	lo, hi := min(nb*shard/shards*o.batch, o.n), min(nb*(shard+1)/shards*o.batch, o.n)
+	if lo == hi {
+		return usagef("--shard %s is empty: %d images in %d batches", o.shard, o.n, nb)
+	}
+	if err := ensureDir(o.out); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "sampling %d images (%d..%d of %d) with %s %d steps, guidance %s, kernels %s\n",
+		hi-lo, lo, hi-1, o.n, o.sampler, o.steps, desc, simdImpl())
+	ctx, stop := interruptContext()
+	defer stop()
+	ts := diffusion.Timesteps(sched.T, o.steps, spacing)
+	total := ((hi - lo + o.batch - 1) / o.batch) * len(ts)
+	bar := newProgress(e.stderr, total, "sample")
+	done := 0
+	start := time.Now()
+	x, err := diffusion.Sample(ctx, eps, y[lo:hi], diffusion.Config{
+		Schedule: sched, Sampler: sampler, Timesteps: ts, Batch: o.batch, Seed: o.seed, Offset: lo, Clip: o.clip,
+		Callback: func(info diffusion.StepInfo) error {
+			done++
+			rate := float64(done*min(o.batch, hi-lo)) / time.Since(start).Seconds()
+			bar.update(done, fmt.Sprintf("t=%d %.0f img-steps/s", info.T, rate))
+			return nil
+		},
+	})
+	bar.finish()
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted: nothing written (sampling has no partial output)")
+	}
+	if err != nil {
+		return err
+	}
+	d := data.New(x, append([]int(nil), y[lo:hi]...), hi-lo, mcfg.InCh, mcfg.Size, mcfg.Size, mcfg.Classes, "synthetic",
+		fmt.Sprintf("cdp sample from %s (%s %d steps, guidance %s, seed %d, images %d..%d of %d)", o.ckpt, o.sampler, o.steps, desc, o.seed, lo, hi-1, o.n))
+	d.Signed = true
+	if o.size > 0 && o.size < mcfg.Size {
+		d = cropCentre(d, (mcfg.Size-o.size)/2)
+	}
+	name := "samples.npz"
+	if shards > 1 {
+		name = fmt.Sprintf("samples-%d-of-%d.npz", shard, shards)
+	}
+	path := filepath.Join(o.out, name)
+	if err := store.WriteFileAtomic(path, func(w io.Writer) error { return data.WriteNPZ(w, d) }); err != nil {
+		return err
+	}
+	grid := filepath.Join(o.out, strings.TrimSuffix(name, ".npz")+".png")
+	if err := writeGrid(grid, d, 10, 100); err != nil {
+		return err
+	}
+	if err := writeJSONFile(filepath.Join(o.out, strings.TrimSuffix(name, ".npz")+".args.json"), map[string]any{
+		"command": "sample", "args": args, "guidance": desc, "provenance": d.Provenance,
+	}); err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	summary := map[string]any{"npz": path, "grid": grid, "images": d.N, "seconds": secs,
+		"image_steps_per_second": float64(d.N*len(ts)) / secs, "guidance": desc}
+	if o.json {
+		return printJSON(e.stdout, summary)
+	}
+	fmt.Fprintf(e.stdout, "wrote %d images to %s and %s in %.1f s (%.0f image-steps/s)\n", d.N, path, grid, secs, float64(d.N*len(ts))/secs)
+	return nil
+}
+
+// buildGuidance wraps the eps-model in the guidance that o asks for and
+// describes it.
+func buildGuidance(o *sampleOpts, model *unet.UNet, T int) (diffusion.EpsModel, string, error) {
+	switch o.guideKind {
+	case "none":
+		return model, "none", nil
+	case "cfg":
+		if math.IsNaN(o.cfgW) || math.IsInf(o.cfgW, 0) {
+			return nil, "", usagef("--cfg-w %v must be finite", o.cfgW)
+		}
+		return &guide.ClassifierFree{Model: model, W: o.cfgW, Window: guide.Window{Lo: 1, Hi: T}}, fmt.Sprintf("cfg w=%g", o.cfgW), nil
+	case "classifier", "contrastive":
+	default:
+		return nil, "", usagef("--guide %q: want none|contrastive|classifier|cfg", o.guideKind)
+	}
+	if o.featureCkpt == "" {
+		return nil, "", usagef("--guide %s needs --feature-ckpt (a classifier checkpoint from cdp advtrain)", o.guideKind)
+	}
+	fc, err := readCheckpoint(o.featureCkpt)
+	if err != nil {
+		return nil, "", fmt.Errorf("--feature-ckpt: %w", err)
+	}
+	net, err := classify.Load(fc)
+	if err != nil {
+		return nil, "", fmt.Errorf("--feature-ckpt %s: %w", o.featureCkpt, err)
+	}
+	if net.Cfg.InCh != model.Cfg.InCh || net.NumClasses() != model.Cfg.Classes {
+		return nil, "", fmt.Errorf("--feature-ckpt %s: %s takes %d-channel images with %d classes; the eps-model makes %d-channel images with %d classes",
+			o.featureCkpt, net.Cfg.Name, net.Cfg.InCh, net.NumClasses(), model.Cfg.InCh, model.Cfg.Classes)
+	}
+	window, err := parseWindow(o.window, T)
+	if err != nil {
+		return nil, "", err
+	}
+	if o.guideKind == "classifier" {
+		lv, err := net.LogitView(model.Cfg.Size)
+		if err != nil {
+			return nil, "", fmt.Errorf("--feature-ckpt %s: %w", o.featureCkpt, err)
+		}
+		if err := finitePositive("scale", o.scale); err != nil {
+			return nil, "", err
+		}
+		return &guide.Classifier{Model: model, Net: lv, Scale: o.scale, Window: window},
+			fmt.Sprintf("classifier s=%g window %d:%d (%s)", o.scale, window.Lo, window.Hi, net.Cfg.Name), nil
+	}
+	fv, err := net.FeatureView(model.Cfg.Size)
+	if err != nil {
+		return nil, "", fmt.Errorf("--feature-ckpt %s: %w", o.featureCkpt, err)
+	}
+	g := &guide.Contrastive{Model: model, Net: fv, Lambda: o.lambda, Window: window}
+	if math.IsNaN(o.lambda) || math.IsInf(o.lambda, 0) || o.lambda < 0 {
+		return nil, "", usagef("--lambda %v must be finite and not negative", o.lambda)
+	}
+	switch o.loss {
+	case "hnm":
+		l := guide.DefaultHNM()
+		if o.tau != 0 {
+			l.T = o.tau
+		}
+		l.TauPlus, l.Beta = o.tauPlus, o.beta
+		if err := finitePositive("tau", l.T); err != nil {
+			return nil, "", err
+		}
+		if !(l.TauPlus >= 0 && l.TauPlus < 1) {
+			return nil, "", usagef("--tau-plus %v must lie in [0, 1)", l.TauPlus)
+		}
+		g.Loss = l
+	case "infonce":
+		l := guide.DefaultInfoNCE()
+		if o.tau != 0 {
+			l.Tau = o.tau
+		}
+		if err := finitePositive("tau", l.Tau); err != nil {
+			return nil, "", err
+		}
+		g.Loss = l
+	default:
+		return nil, "", usagef("--loss %q: want hnm|infonce", o.loss)
+	}
+	switch o.input {
+	case "xt":
+		g.Input = guide.InputXt
+	case "x0hat":
+		g.Input = guide.InputX0hat
+	default:
+		return nil, "", usagef("--feature-input %q: want xt|x0hat", o.input)
+	}
+	switch o.neg {
+	case "all":
+		g.Negatives = guide.NegativesAll
+	case "other-class":
+		g.Negatives = guide.NegativesOtherClass
+	default:
+		return nil, "", usagef("--negatives %q: want all|other-class", o.neg)
+	}
+	switch o.head {
+	case "none":
+	case "fixed", "online":
+		h := guide.NewMLPHead(net.FeatureDim(), 64, 64, seededRNG(o.seed, 77))
+		if o.head == "online" {
+			if err := finitePositive("head-lr", o.headLR); err != nil {
+				return nil, "", err
+			}
+			h.Online(o.headLR)
+		}
+		g.Head = h
+	default:
+		return nil, "", usagef("--head %q: want none|fixed|online", o.head)
+	}
+	return g, fmt.Sprintf("contrastive %s lambda=%g window %d:%d head %s input %s negatives %s (%s)",
+		o.loss, o.lambda, window.Lo, window.Hi, o.head, o.input, o.neg, net.Cfg.Name), nil
+}

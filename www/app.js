@@ -1,0 +1,131 @@
+// app.js: the page's UI. All computation happens in worker.js.
+"use strict";
+const worker = new Worker("worker.js");
+let nextId = 0;
+const pending = new Map();
+worker.onmessage = (ev) => {
+  const { id, result, error, progress } = ev.data;
+  const p = pending.get(id);
+  if (!p) return;
+  if (progress) { p.onProgress && p.onProgress(...progress); return; }
+  pending.delete(id);
+  error ? p.reject(new Error(error)) : p.resolve(result);
+};
+function call(name, args, onProgress) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject, onProgress });
+    worker.postMessage({ id, call: name, args });
+  });
+}
+
+const $ = (id) => document.getElementById(id);
+const url = new URLSearchParams(location.search);
+let experiments = [];
+
+function showParams(e) {
+  $("description").textContent = e.description;
+  const box = $("params");
+  box.replaceChildren();
+  for (const p of e.params) {
+    const label = document.createElement("label");
+    label.title = p.description;
+    label.textContent = p.name;
+    const input = document.createElement("input");
+    input.type = "number";
+    input.name = p.name;
+    input.min = p.min; input.max = p.max;
+    input.step = p.integer ? 1 : "any";
+    input.value = url.get(p.name) ?? p.default;
+    label.append(input);
+    box.append(label);
+  }
+}
+
+const colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"];
+
+function plot(panel) {
+  const W = 440, H = 290, L = 52, R = 12, T = 10, B = 40;
+  const pts = panel.series.flatMap((s) => s.x.map((x, i) => [x, s.y[i], s.lo ? s.lo[i] : s.y[i], s.hi ? s.hi[i] : s.y[i]]));
+  const fx = panel.logx ? Math.log10 : (v) => v;
+  const xs = pts.map((p) => fx(p[0])).filter(Number.isFinite);
+  const ys = pts.flatMap((p) => [p[1], p[2], p[3]]).filter(Number.isFinite);
+  let [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  if (x0 === x1) { x0 -= 1; x1 += 1; }
+  if (y0 === y1) { y0 -= 1; y1 += 1; }
+  const sx = (x) => L + (fx(x) - x0) / (x1 - x0) * (W - L - R);
+  const sy = (y) => H - B - (y - y0) / (y1 - y0) * (H - T - B);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("width", W); svg.setAttribute("height", H);
+  const add = (tag, attrs, text) => {
+    const el = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    if (text !== undefined) el.textContent = text;
+    svg.append(el);
+  };
+  add("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999" });
+  add("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#999" });
+  for (let k = 0; k <= 4; k++) {
+    const yv = y0 + (y1 - y0) * k / 4, xv = x0 + (x1 - x0) * k / 4;
+    add("text", { x: 2, y: sy(yv) + 4 }, yv.toPrecision(3));
+    add("text", { x: L + (W - L - R) * k / 4 - 12, y: H - B + 14 }, (panel.logx ? 10 ** xv : xv).toPrecision(3));
+  }
+  add("text", { x: W / 2 - 40, y: H - 6 }, panel.xlabel);
+  panel.series.forEach((s, j) => {
+    const c = colors[j % colors.length];
+    if (s.lo) {
+      const band = s.x.map((x, i) => `${sx(x)},${sy(s.hi[i])}`).concat(s.x.map((x, i) => `${sx(x)},${sy(s.lo[i])}`).reverse());
+      add("polygon", { points: band.join(" "), fill: c, "fill-opacity": 0.15 });
+    }
+    add("polyline", { points: s.x.map((x, i) => `${sx(x)},${sy(s.y[i])}`).join(" "), fill: "none", stroke: c, "stroke-width": 2 });
+    add("text", { x: L + 8, y: T + 14 + 14 * j, fill: c, style: `fill:${c}` }, s.name);
+  });
+  const div = document.createElement("div");
+  div.className = "panel";
+  const h = document.createElement("h3");
+  h.textContent = `${panel.title} (${panel.ylabel})`;
+  div.append(h, svg);
+  return div;
+}
+
+async function run() {
+  const e = experiments[$("experiment").selectedIndex];
+  const params = {};
+  for (const input of $("params").querySelectorAll("input")) params[input.name] = input.value;
+  $("error").textContent = "";
+  $("run").disabled = true;
+  $("status").textContent = "running…";
+  const t0 = performance.now();
+  try {
+    const r = await call("run", [e.name, params, $("seed").value], (done, total) => {
+      $("progress").max = total; $("progress").value = done;
+    });
+    $("plots").replaceChildren(...r.panels.map(plot));
+    $("notes").textContent = (r.notes || []).join(" ");
+    $("status").textContent = `done in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  } catch (err) {
+    $("error").textContent = err.message;
+    $("status").textContent = "failed";
+  } finally {
+    $("run").disabled = false;
+  }
+}
+
+(async () => {
+  try {
+    const info = await call("info");
+    experiments = await call("experiments");
+    for (const e of experiments) $("experiment").append(new Option(e.name, e.name));
+    const want = url.get("experiment");
+    if (want && experiments.some((e) => e.name === want)) $("experiment").value = want;
+    if (url.get("seed")) $("seed").value = url.get("seed");
+    showParams(experiments[$("experiment").selectedIndex]);
+    $("experiment").onchange = () => showParams(experiments[$("experiment").selectedIndex]);
+    $("run").onclick = run;
+    $("run").disabled = false;
+    $("status").textContent = `cdp ${info.version}, kernels ${info.impl}`;
+  } catch (err) {
+    $("error").textContent = `could not start the module: ${err.message}`;
+  }
+})();
