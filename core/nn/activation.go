@@ -1,23 +1,34 @@
 package nn
 
-import "math"
+import "github.com/cdp-project/cdp/simd"
 
-// sigmoid is 1/(1+exp(-x)), through math.Exp (assembly on amd64).
-func sigmoid(x float32) float32 { return 1 / (1 + float32(math.Exp(float64(-x)))) }
-
-// SiLU is y = x sigmoid(x) element-wise, any shape.
+// SiLU is y = x sigmoid(x) element-wise, any shape. The exponentials run
+// through the simd exp kernel (vectorised where the CPU allows), and the
+// sigmoid is kept for Backward.
 type SiLU struct {
-	x, y, dx []float32
+	s, y, dx []float32 // sigmoid(x), output, input gradient
+	x        []float32
 }
+
+// siluChunk is the number of elements one goroutine handles at a time.
+const siluChunk = 4096
 
 // Forward returns SiLU(x); x is kept for Backward.
 func (a *SiLU) Forward(x []float32) []float32 {
 	a.x = x
 	y := grow(&a.y, len(x))
-	parallelFor(len(x)/1024+1, 1024*20, func(lo, hi int) {
-		for i := lo * 1024; i < min(hi*1024, len(x)); i++ {
-			v := x[i]
-			y[i] = v * sigmoid(v)
+	s := grow(&a.s, len(x))
+	parallelFor((len(x)+siluChunk-1)/siluChunk, siluChunk*8, func(lo, hi int) {
+		lo, hi = lo*siluChunk, min(hi*siluChunk, len(x))
+		sc, xc, yc := s[lo:hi], x[lo:hi], y[lo:hi]
+		for i, v := range xc {
+			sc[i] = -v
+		}
+		simd.ExpSubSum(sc, 0) // sc = exp(-x)
+		for i, v := range xc {
+			sg := 1 / (1 + sc[i])
+			sc[i] = sg
+			yc[i] = v * sg
 		}
 	})
 	return y
@@ -25,16 +36,15 @@ func (a *SiLU) Forward(x []float32) []float32 {
 
 // Backward returns dx = dy (s + x s (1 - s)) with s = sigmoid(x).
 func (a *SiLU) Backward(dy []float32) []float32 {
-	x := a.x
+	x, s := a.x, a.s
 	if len(dy) != len(x) {
 		panic("nn.SiLU: dy and x differ in length")
 	}
 	dx := grow(&a.dx, len(x))
-	parallelFor(len(x)/1024+1, 1024*20, func(lo, hi int) {
-		for i := lo * 1024; i < min(hi*1024, len(x)); i++ {
-			v := x[i]
-			s := sigmoid(v)
-			dx[i] = dy[i] * s * (1 + v*(1-s))
+	parallelFor((len(x)+siluChunk-1)/siluChunk, siluChunk*4, func(lo, hi int) {
+		for i := lo * siluChunk; i < min(hi*siluChunk, len(x)); i++ {
+			v, sg := x[i], s[i]
+			dx[i] = dy[i] * sg * (1 + v*(1-sg))
 		}
 	})
 	return dx
