@@ -3,4 +3,4 @@
 package simd
 
 // archSets lists the assembly kernel sets for amd64, best first.
-var archSets []*kernelSet
+var archSets = []*kernelSet{&avx2}

@@ -20,9 +20,19 @@ import (
 //
 // (the assembly kernels keep the mr x nr sums in registers and add them to C
 // once, so their rounding differs from this loop by the usual reduction bound).
+//
+// pack6, when set (mr = 6), packs alpha times 6 rows of row-major A for
+// p < kc8 (a multiple of 8): dst[6p+i] = alpha*a[i*lda+p]; it may write 2
+// floats past dst[6*kc8] (the packing buffer has room for them).
+//
+// microStore, when set, is micro that overwrites the tile instead of adding
+// to it (c[i*ldc+j] = sum); the driver uses it for the first k block when
+// beta = 0 instead of clearing C first.
 type gemmKernel struct {
-	mr, nr int
-	micro  func(kc int, a, b, c []float32, ldc int)
+	mr, nr     int
+	micro      func(kc int, a, b, c []float32, ldc int)
+	microStore func(kc int, a, b, c []float32, ldc int)
+	pack6      func(dst, a []float32, lda, kc8 int, alpha float32)
 }
 
 var gemmGeneric = gemmKernel{mr: 4, nr: 4, micro: microGeneric4x4}
@@ -76,11 +86,16 @@ func microGeneric4x4(kc int, a, b, c []float32, ldc int) {
 }
 
 // Blocking of the packed sgemm (BLIS loop order jc, pc, ic, jr, ir): a kc x nc
-// block of op(B) is packed once and shared by all workers, each worker packs
-// mc x kc blocks of alpha*op(A) and runs the micro-kernel over them.
+// block of op(B) is packed once (by all workers, panels shared out) and shared
+// by all workers; each worker packs mc x kc blocks of alpha*op(A) and runs the
+// micro-kernel over them. Sized for Zen 4 with the 6x16 kernel: a 16 x kc
+// panel of B (16 KiB) stays in L1, the mc x kc block of A (144 KiB) in L2;
+// KC = 256 and MC = 144 were the fastest of the 192/256/320 x 96/120/144/192
+// pairs measured. kc never depends on the thread count, so neither does the
+// order in which an element of C is accumulated.
 const (
 	gemmKC = 256
-	gemmMC = 96
+	gemmMC = 144
 	gemmNC = 3072
 )
 
@@ -110,10 +125,51 @@ func getBuf(n int) *[]float32 {
 	return p
 }
 
+// gemmTasks chooses the row-block height mc and the number of column splits
+// for m rows, n columns and the given number of workers: one worker takes
+// gemmMC-row blocks; several get a block count that is a multiple of the
+// worker count (so the work divides evenly), and split the columns when there
+// are fewer row blocks than workers. The partition never changes the
+// arithmetic of an element of C, only who computes it.
+func gemmTasks(mr, nr, m, n, workers int) (mc, mBlocks, split int) {
+	mc = max(gemmMC/mr*mr, mr)
+	if workers > 1 {
+		blocks := roundUp((m+mc-1)/mc, workers)
+		mc = roundUp((m+blocks-1)/blocks, mr)
+	}
+	mBlocks = (m + mc - 1) / mc
+	split = 1
+	if mBlocks < workers {
+		split = min((workers+mBlocks-1)/mBlocks, (n+nr-1)/nr)
+	}
+	return mc, mBlocks, split
+}
+
+// parallel runs f(w) for w in [0, workers) on as many goroutines and waits.
+func parallel(workers int, f func(w int)) {
+	if workers <= 1 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(w)
+		}()
+	}
+	f(0)
+	wg.Wait()
+}
+
 // sgemm runs the packed driver with kernel k. Arguments are already checked.
 func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	// C = beta*C first; then every block adds alpha*op(A)op(B).
-	if beta != 1 {
+	// C = beta*C first; then every block adds alpha*op(A)op(B). With beta = 0
+	// and a microStore kernel the first k block overwrites C instead (unless
+	// there is no product to store).
+	storeFirst := beta == 0 && k.microStore != nil && alpha != 0 && kk > 0
+	if beta != 1 && !storeFirst {
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
 			if beta == 0 {
@@ -129,26 +185,43 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 		return
 	}
 	mr, nr := k.mr, k.nr
-	mc := gemmMC / mr * mr
 	nthreads := Threads()
 	if work := m * n * kk; work < 64*64*64 {
 		nthreads = 1
 	}
-	bufB := getBuf(gemmKC * roundUp(min(n, gemmNC), nr))
+	mc, mBlocks, split := gemmTasks(mr, nr, m, min(n, gemmNC), nthreads)
+	kcMax := min(gemmKC, kk)
+	bufB := getBuf(kcMax * roundUp(min(n, gemmNC), nr))
 	defer floatPool.Put(bufB)
+	workers := min(nthreads, mBlocks*split)
+	bufsA := make([]*[]float32, workers)
+	tiles := make([]*[]float32, workers)
+	for w := range bufsA {
+		bufsA[w] = getBuf(mc*kcMax + 8) // + slack for pack6
+		tiles[w] = getBuf(mr * nr)
+	}
+	defer func() {
+		for w := range bufsA {
+			floatPool.Put(bufsA[w])
+			floatPool.Put(tiles[w])
+		}
+	}()
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(gemmNC, n-jc)
+		nPanels := (nc + nr - 1) / nr
 		for pc := 0; pc < kk; pc += gemmKC {
 			kc := min(gemmKC, kk-pc)
-			packB(*bufB, transB, b, ldb, pc, jc, kc, nc, nr)
-			// Tasks: (ic block, column range of panels). Split columns when
-			// there are fewer row blocks than workers.
-			mBlocks := (m + mc - 1) / mc
-			nPanels := (nc + nr - 1) / nr
-			split := 1
-			if mBlocks < nthreads {
-				split = min((nthreads+mBlocks-1)/mBlocks, nPanels)
+			micro := k.micro
+			if storeFirst && pc == 0 {
+				micro = k.microStore
 			}
+			// Pack the kc x nc block of op(B), panels shared out evenly.
+			packWorkers := min(nthreads, nPanels)
+			parallel(packWorkers, func(w int) {
+				p0, p1 := nPanels*w/packWorkers, nPanels*(w+1)/packWorkers
+				packB((*bufB)[p0*nr*kc:], transB, b, ldb, pc, jc+p0*nr, kc, min(nc-p0*nr, (p1-p0)*nr), nr)
+			})
+			// Tasks: (row block, column range of panels).
 			nTasks := mBlocks * split
 			run := func(task int, bufA []float32, tile []float32) {
 				ib, s := task/split, task%split
@@ -156,62 +229,58 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 				mcur := min(mc, m-ic)
 				j0 := nPanels * s / split * nr
 				j1 := min(nPanels*(s+1)/split*nr, nc)
-				packA(bufA, transA, a, lda, ic, pc, mcur, kc, mr, alpha)
+				packA(bufA, transA, a, lda, ic, pc, mcur, kc, mr, alpha, k.pack6)
 				for jr := j0; jr < j1; jr += nr {
 					ncur := min(nr, nc-jr)
 					bp := (*bufB)[jr*kc : jr*kc+nr*kc]
 					for ir := 0; ir < mcur; ir += mr {
 						mcr := min(mr, mcur-ir)
-						ap := bufA[ir*kc : ir*kc+mr*kc]
 						off := (ic+ir)*ldc + jc + jr
+						ap := bufA[ir*kc : ir*kc+mr*kc]
 						if mcr == mr && ncur == nr {
-							k.micro(kc, ap, bp, c[off:], ldc)
+							micro(kc, ap, bp, c[off:], ldc)
 							continue
 						}
-						clear(tile)
-						k.micro(kc, ap, bp, tile, nr)
-						for i := 0; i < mcr; i++ {
-							crow := c[off+i*ldc : off+i*ldc+ncur]
-							trow := tile[i*nr : i*nr+ncur]
-							for j := range crow {
-								crow[j] += trow[j]
-							}
-						}
+						tileIn(tile, c[off:], ldc, mr, nr, mcr, ncur)
+						micro(kc, ap, bp, tile, nr)
+						tileOut(tile, c[off:], ldc, nr, mcr, ncur)
 					}
 				}
 			}
-			workers := min(nthreads, nTasks)
 			if workers <= 1 {
-				bufA := getBuf(mc * kc)
-				tile := getBuf(mr * nr)
 				for t := 0; t < nTasks; t++ {
-					run(t, *bufA, *tile)
+					run(t, *bufsA[0], *tiles[0])
 				}
-				floatPool.Put(bufA)
-				floatPool.Put(tile)
 				continue
 			}
 			var next atomic.Int32
-			var wg sync.WaitGroup
-			for w := 0; w < workers; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					bufA := getBuf(mc * kc)
-					tile := getBuf(mr * nr)
-					for {
-						t := int(next.Add(1)) - 1
-						if t >= nTasks {
-							break
-						}
-						run(t, *bufA, *tile)
+			parallel(workers, func(w int) {
+				for {
+					t := int(next.Add(1)) - 1
+					if t >= nTasks {
+						return
 					}
-					floatPool.Put(bufA)
-					floatPool.Put(tile)
-				}()
-			}
-			wg.Wait()
+					run(t, *bufsA[w], *tiles[w])
+				}
+			})
 		}
+	}
+}
+
+// tileIn copies the mcr x ncur corner of C into the mr x nr tile (row stride
+// nr) and zeroes the rest, so that a kernel run on the tile does to those
+// elements exactly what it does to C in place.
+func tileIn(tile, c []float32, ldc, mr, nr, mcr, ncur int) {
+	clear(tile[:mr*nr])
+	for i := 0; i < mcr; i++ {
+		copy(tile[i*nr:i*nr+ncur], c[i*ldc:i*ldc+ncur])
+	}
+}
+
+// tileOut copies the mcr x ncur corner of the tile back into C.
+func tileOut(tile, c []float32, ldc, nr, mcr, ncur int) {
+	for i := 0; i < mcr; i++ {
+		copy(c[i*ldc:i*ldc+ncur], tile[i*nr:i*nr+ncur])
 	}
 }
 
@@ -219,22 +288,69 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
 // packA copies alpha*op(A)[ic:ic+mcur, pc:pc+kc] into mr-row panels: panel r
 // holds, for each p, the mr values of rows ic+r*mr.. (zero-padded).
-func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mcur, kc, mr int, alpha float32) {
+func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mcur, kc, mr int, alpha float32, pack6 func(dst, a []float32, lda, kc8 int, alpha float32)) {
 	for ir := 0; ir < mcur; ir += mr {
 		panel := dst[ir*kc : ir*kc+mr*kc]
 		rows := min(mr, mcur-ir)
-		for p := 0; p < kc; p++ {
-			out := panel[p*mr : p*mr+mr]
-			for i := 0; i < rows; i++ {
-				var v float32
-				if trans {
-					v = a[(pc+p)*lda+ic+ir+i]
-				} else {
-					v = a[(ic+ir+i)*lda+pc+p]
-				}
-				out[i] = alpha * v
+		switch {
+		case trans && rows == 6 && mr == 6:
+			// op(A) columns are rows of A: 6 contiguous values per p.
+			for p := 0; p < kc; p++ {
+				src := (*[6]float32)(a[(pc+p)*lda+ic+ir:])
+				o := (*[6]float32)(panel[6*p:])
+				o[0], o[1], o[2] = alpha*src[0], alpha*src[1], alpha*src[2]
+				o[3], o[4], o[5] = alpha*src[3], alpha*src[4], alpha*src[5]
 			}
-			clear(out[rows:])
+		case trans:
+			for p := 0; p < kc; p++ {
+				src := a[(pc+p)*lda+ic+ir:]
+				src = src[:rows]
+				out := panel[p*mr : p*mr+mr]
+				for i, v := range src {
+					out[i] = alpha * v
+				}
+				clear(out[rows:])
+			}
+		case rows == 6 && mr == 6:
+			base := (ic+ir)*lda + pc
+			if pack6 != nil && kc >= 8 {
+				kc8 := kc &^ 7
+				pack6(dst[ir*kc:], a[base:], lda, kc8, alpha)
+				for p := kc8; p < kc; p++ {
+					o := panel[6*p : 6*p+6 : 6*p+6]
+					for i := range o {
+						o[i] = alpha * a[base+i*lda+p]
+					}
+				}
+				continue
+			}
+			r0 := a[base : base+kc]
+			r1 := a[base+lda : base+lda+kc]
+			r2 := a[base+2*lda : base+2*lda+kc]
+			r3 := a[base+3*lda : base+3*lda+kc]
+			r4 := a[base+4*lda : base+4*lda+kc]
+			r5 := a[base+5*lda : base+5*lda+kc]
+			panel = panel[:6*len(r0)]
+			for p := range r0 {
+				o := panel[6*p : 6*p+6 : 6*p+6]
+				o[0] = alpha * r0[p]
+				o[1] = alpha * r1[p]
+				o[2] = alpha * r2[p]
+				o[3] = alpha * r3[p]
+				o[4] = alpha * r4[p]
+				o[5] = alpha * r5[p]
+			}
+		default:
+			if rows < mr {
+				clear(panel)
+			}
+			for i := 0; i < rows; i++ {
+				row := a[(ic+ir+i)*lda+pc:]
+				row = row[:kc]
+				for p, v := range row {
+					panel[p*mr+i] = alpha * v
+				}
+			}
 		}
 	}
 }
@@ -242,19 +358,76 @@ func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mcur, kc, mr int
 // packB copies op(B)[pc:pc+kc, jc:jc+nc] into nr-column panels: panel s
 // holds, for each p, the nr values of columns jc+s*nr.. (zero-padded).
 func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) {
+	if !trans && nr == 16 && nc >= 16 {
+		// Row by row of B (contiguous reads), 16 values into each full panel.
+		full := nc / 16 * 16
+		for p := 0; p < kc; p++ {
+			row := b[(pc+p)*ldb+jc:]
+			row = row[:full]
+			for jr := 0; jr < full; jr += 16 {
+				*(*[16]float32)(dst[jr*kc+p*16:]) = *(*[16]float32)(row[jr:])
+			}
+		}
+		if full == nc {
+			return
+		}
+		dst = dst[full*kc:]
+		jc += full
+		nc -= full
+	}
 	for jr := 0; jr < nc; jr += nr {
 		panel := dst[jr*kc : jr*kc+nr*kc]
 		cols := min(nr, nc-jr)
-		for p := 0; p < kc; p++ {
-			out := panel[p*nr : p*nr+nr]
-			if trans {
-				for j := 0; j < cols; j++ {
-					out[j] = b[(jc+jr+j)*ldb+pc+p]
-				}
-			} else {
+		switch {
+		case !trans:
+			for p := 0; p < kc; p++ {
+				out := panel[p*nr : p*nr+nr]
 				copy(out[:cols], b[(pc+p)*ldb+jc+jr:])
+				clear(out[cols:])
 			}
-			clear(out[cols:])
+		case cols == 16 && nr == 16:
+			packBTrans16(panel, b[(jc+jr)*ldb+pc:], ldb, kc)
+		default:
+			// op(B) columns are rows of B: scatter each row into the panel.
+			if cols < nr {
+				clear(panel)
+			}
+			for j := 0; j < cols; j++ {
+				row := b[(jc+jr+j)*ldb+pc:]
+				row = row[:kc]
+				for p, v := range row {
+					panel[p*nr+j] = v
+				}
+			}
 		}
+	}
+}
+
+// packBTrans16 packs 16 rows of length kc (row stride ldb) of b into the
+// panel, column p of the panel's row p: panel[p*16+j] = b[j*ldb+p].
+func packBTrans16(panel, b []float32, ldb, kc int) {
+	r0 := b[:kc]
+	r1 := b[ldb : ldb+kc]
+	r2 := b[2*ldb : 2*ldb+kc]
+	r3 := b[3*ldb : 3*ldb+kc]
+	r4 := b[4*ldb : 4*ldb+kc]
+	r5 := b[5*ldb : 5*ldb+kc]
+	r6 := b[6*ldb : 6*ldb+kc]
+	r7 := b[7*ldb : 7*ldb+kc]
+	r8 := b[8*ldb : 8*ldb+kc]
+	r9 := b[9*ldb : 9*ldb+kc]
+	r10 := b[10*ldb : 10*ldb+kc]
+	r11 := b[11*ldb : 11*ldb+kc]
+	r12 := b[12*ldb : 12*ldb+kc]
+	r13 := b[13*ldb : 13*ldb+kc]
+	r14 := b[14*ldb : 14*ldb+kc]
+	r15 := b[15*ldb : 15*ldb+kc]
+	panel = panel[:16*kc]
+	for p := 0; p < kc; p++ {
+		o := (*[16]float32)(panel[16*p:])
+		o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
+		o[4], o[5], o[6], o[7] = r4[p], r5[p], r6[p], r7[p]
+		o[8], o[9], o[10], o[11] = r8[p], r9[p], r10[p], r11[p]
+		o[12], o[13], o[14], o[15] = r12[p], r13[p], r14[p], r15[p]
 	}
 }

@@ -1,0 +1,543 @@
+// Command _gen generates the AVX2+FMA kernels of package simd with avo:
+//
+//	cd simd/_gen && go run . -out ../kernels_amd64.s -stubs ../stubs_amd64.go -pkg simd
+//
+// Every kernel handles the largest multiple of 8 elements of its slices (the
+// Go wrappers in avx2_amd64.go do the tails and the argument checks), except
+// the sgemm micro-kernel, which works on packed panels.
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("gc,!purego")
+
+	vecConsts()
+	dot()
+	axpy()
+	scale()
+	binary("addAVX2", "add", VADDPS)
+	binary("mulAVX2", "mul", VMULPS)
+	reverseStep()
+	reverseStepGuided()
+	maxKernel()
+	expSubSum()
+	gemm6x16("gemm6x16AVX2", false)
+	gemm6x16("gemm6x16StoreAVX2", true)
+	packA6()
+	Generate()
+}
+
+// bcast loads the float32 parameter name and broadcasts it to a YMM register.
+func bcast(name string) VecVirtual {
+	x := Load(Param(name), XMM())
+	y := YMM()
+	VBROADCASTSS(x, y)
+	return y
+}
+
+// constant broadcasts the float32 v to a YMM register.
+func constant(v float32) VecVirtual {
+	r := GP32()
+	MOVL(U32(math.Float32bits(v)), r)
+	x := XMM()
+	VMOVD(r, x)
+	y := YMM()
+	VBROADCASTSS(x, y)
+	return y
+}
+
+// loops emits the standard loop structure over n elements (n is a multiple
+// of 8 on entry after masking): body(u, idx) handles the 8 elements at
+// index idx + 8u; a 4x unrolled loop runs first, then single vectors.
+func loops(prefix string, n Register, body func(u int, idx GPVirtual)) {
+	loopsUnroll(prefix, n, 4, body)
+}
+
+// loopsUnroll is loops with a choice of unrolling, 1 or 4.
+func loopsUnroll(prefix string, n Register, unroll int, body func(u int, idx GPVirtual)) {
+	idx := GP64()
+	XORQ(idx, idx)
+	if unroll == 4 {
+		n32 := GP64()
+		MOVQ(n, n32)
+		ANDQ(I32(-32), n32)
+		Label(prefix + "_loop32")
+		CMPQ(idx, n32)
+		JGE(LabelRef(prefix + "_loop8"))
+		for u := 0; u < 4; u++ {
+			body(u, idx)
+		}
+		ADDQ(U32(32), idx)
+		JMP(LabelRef(prefix + "_loop32"))
+	}
+	ANDQ(I32(-8), n)
+	Label(prefix + "_loop8")
+	CMPQ(idx, n)
+	JGE(LabelRef(prefix + "_done"))
+	body(0, idx)
+	ADDQ(U32(8), idx)
+	JMP(LabelRef(prefix + "_loop8"))
+	Label(prefix + "_done")
+}
+
+func at(base Register, idx GPVirtual, u int) Mem {
+	return Mem{Base: base, Index: idx, Scale: 4, Disp: 32 * u}
+}
+
+// hsum adds the 8 lanes of y into the low lane of its XMM half.
+func hsum(y VecVirtual) Register {
+	hi := XMM()
+	VEXTRACTF128(U8(1), y, hi)
+	lo := y.AsX()
+	VADDPS(hi, lo, lo)
+	t := XMM()
+	VMOVHLPS(lo, lo, t)
+	VADDPS(t, lo, lo)
+	VMOVSHDUP(lo, t)
+	VADDSS(t, lo, lo)
+	return lo
+}
+
+func dot() {
+	TEXT("dotAVX2", NOSPLIT, "func(x, y []float32) float32")
+	Pragma("noescape")
+	Doc("dotAVX2 returns the dot product of the first len(x)&^7 elements of x and y.")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := make([]VecVirtual, 4)
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	loops("dot", n, func(u int, idx GPVirtual) {
+		t := YMM()
+		VMOVUPS(at(x, idx, u), t)
+		VFMADD231PS(at(y, idx, u), t, acc[u])
+	})
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	s := hsum(acc[0])
+	Store(s, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+func axpy() {
+	TEXT("axpyAVX2", NOSPLIT, "func(alpha float32, x, y []float32)")
+	Pragma("noescape")
+	Doc("axpyAVX2 adds alpha*x to y over the first len(x)&^7 elements, rounding",
+		"the product and the sum separately like the generic loop.")
+	alpha := bcast("alpha")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	loops("axpy", n, func(u int, idx GPVirtual) {
+		t := YMM()
+		VMULPS(at(x, idx, u), alpha, t)
+		VADDPS(at(y, idx, u), t, t)
+		VMOVUPS(t, at(y, idx, u))
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func scale() {
+	TEXT("scaleAVX2", NOSPLIT, "func(alpha float32, x []float32)")
+	Pragma("noescape")
+	Doc("scaleAVX2 multiplies the first len(x)&^7 elements of x by alpha.")
+	alpha := bcast("alpha")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	loops("scale", n, func(u int, idx GPVirtual) {
+		t := YMM()
+		VMULPS(at(x, idx, u), alpha, t)
+		VMOVUPS(t, at(x, idx, u))
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func binary(name, prefix string, op func(ops ...Op)) {
+	TEXT(name, NOSPLIT, "func(dst, x, y []float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets dst[i] = x[i] %s y[i] over the first len(dst)&^7 elements.", name, map[string]string{"add": "+", "mul": "*"}[prefix]))
+	dst := Load(Param("dst").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("dst").Len(), GP64())
+	loops(prefix, n, func(u int, idx GPVirtual) {
+		t := YMM()
+		VMOVUPS(at(x, idx, u), t)
+		op(at(y, idx, u), t, t)
+		VMOVUPS(t, at(dst, idx, u))
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func reverseStep() {
+	TEXT("reverseStepAVX2", NOSPLIT, "func(out, x, eps, z []float32, a, b, c float32)")
+	Pragma("noescape")
+	Doc("reverseStepAVX2 sets out[i] = a*x[i] + b*eps[i] + c*z[i] over the first",
+		"len(out)&^7 elements, rounding like the generic loop (no fused multiply-add).")
+	a, b, c := bcast("a"), bcast("b"), bcast("c")
+	out := Load(Param("out").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	eps := Load(Param("eps").Base(), GP64())
+	z := Load(Param("z").Base(), GP64())
+	n := Load(Param("out").Len(), GP64())
+	loops("rs", n, func(u int, idx GPVirtual) {
+		s, t := YMM(), YMM()
+		VMULPS(at(x, idx, u), a, s)
+		VMULPS(at(eps, idx, u), b, t)
+		VADDPS(t, s, s)
+		VMULPS(at(z, idx, u), c, t)
+		VADDPS(t, s, s)
+		VMOVUPS(s, at(out, idx, u))
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func reverseStepGuided() {
+	TEXT("reverseStepGuidedAVX2", NOSPLIT, "func(out, x, eps, z, g []float32, a, b, c, d float32)")
+	Pragma("noescape")
+	Doc("reverseStepGuidedAVX2 sets out[i] = a*x[i] + b*eps[i] + c*z[i] + d*g[i] over",
+		"the first len(out)&^7 elements, rounding like the generic loop.")
+	a, b, c, d := bcast("a"), bcast("b"), bcast("c"), bcast("d")
+	out := Load(Param("out").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	eps := Load(Param("eps").Base(), GP64())
+	z := Load(Param("z").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	n := Load(Param("out").Len(), GP64())
+	loops("rsg", n, func(u int, idx GPVirtual) {
+		s, t := YMM(), YMM()
+		VMULPS(at(x, idx, u), a, s)
+		VMULPS(at(eps, idx, u), b, t)
+		VADDPS(t, s, s)
+		VMULPS(at(z, idx, u), c, t)
+		VADDPS(t, s, s)
+		VMULPS(at(g, idx, u), d, t)
+		VADDPS(t, s, s)
+		VMOVUPS(s, at(out, idx, u))
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func maxKernel() {
+	TEXT("maxAVX2", NOSPLIT, "func(x []float32) (m float32, nan bool)")
+	Pragma("noescape")
+	Doc("maxAVX2 returns the largest of the first len(x)&^7 elements of x (at least",
+		"8), and whether any of them is NaN.")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	m := make([]VecVirtual, 4)
+	first := YMM()
+	VMOVUPS(Mem{Base: x}, first)
+	for i := range m {
+		m[i] = YMM()
+		VMOVAPS(first, m[i])
+	}
+	nan := YMM()
+	VXORPS(nan, nan, nan)
+	loops("max", n, func(u int, idx GPVirtual) {
+		t, q := YMM(), YMM()
+		VMOVUPS(at(x, idx, u), t)
+		VCMPPS(U8(3), t, t, q) // unordered: NaN lanes
+		VORPS(q, nan, nan)
+		VMAXPS(t, m[u], m[u])
+	})
+	VMAXPS(m[1], m[0], m[0])
+	VMAXPS(m[3], m[2], m[2])
+	VMAXPS(m[2], m[0], m[0])
+	hi := XMM()
+	lo := m[0].AsX()
+	VEXTRACTF128(U8(1), m[0], hi)
+	VMAXPS(hi, lo, lo)
+	t := XMM()
+	VMOVHLPS(lo, lo, t)
+	VMAXPS(t, lo, lo)
+	VMOVSHDUP(lo, t)
+	VMAXSS(t, lo, lo)
+	Store(lo, ReturnIndex(0))
+	mask := GP32()
+	VMOVMSKPS(nan, mask)
+	TESTL(mask, mask)
+	flag := GP8()
+	SETNE(flag)
+	Store(flag, ReturnIndex(1))
+	VZEROUPPER()
+	RET()
+}
+
+var expConst = map[string]Mem{}
+
+// vecConsts declares the 8-lane float32 constants of expSubSum in read-only
+// data, so that they cost no registers.
+func vecConsts() {
+	for _, c := range []struct {
+		name string
+		v    float32
+	}{
+		{"lo", -104}, {"hi", 89}, {"log2e", float32(math.Log2E)},
+		{"c1", 0.693359375}, {"c2", -2.12194440e-4},
+		{"p0", 1.9875691500e-4}, {"p1", 1.3981999507e-3}, {"p2", 8.3334519073e-3},
+		{"p3", 4.1665795894e-2}, {"p4", 1.6666665459e-1}, {"p5", 5.0000001201e-1},
+	} {
+		m := GLOBL("exp_"+c.name, RODATA|NOPTR)
+		for i := 0; i < 8; i++ {
+			DATA(4*i, F32(c.v))
+		}
+		expConst[c.name] = m
+	}
+}
+
+// expSubSum: exp(t) = 2^k * exp(r), k = round(t/ln2), r = t - k*ln2 in
+// [-ln2/2, ln2/2]; exp(r) by a degree-7 polynomial (Cephes coefficients);
+// 2^k applied in two halves so that subnormal results round once and k up to
+// 150 stays in range. t is clamped to [-104, 89] first (exp(-104) rounds to 0,
+// exp(89) overflows to +Inf), and NaN lanes are passed through.
+func expSubSum() {
+	TEXT("expSubSumAVX2", NOSPLIT, "func(x []float32, shift float32) float32")
+	Pragma("noescape")
+	Doc("expSubSumAVX2 replaces the first len(x)&^7 elements of x by exp(x[i]-shift)",
+		"and returns their sum.")
+	shift := bcast("shift")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	lo, hi := expConst["lo"], expConst["hi"]
+	log2e := expConst["log2e"]
+	c1, c2 := expConst["c1"], expConst["c2"]
+	p := []Op{expConst["p0"], expConst["p1"], expConst["p2"], expConst["p3"], expConst["p4"], expConst["p5"]}
+	one := constant(1)
+	bias := YMM()
+	{
+		r := GP32()
+		MOVL(U32(127), r)
+		xr := XMM()
+		VMOVD(r, xr)
+		VPBROADCASTD(xr, bias)
+	}
+	sum := YMM()
+	VXORPS(sum, sum, sum)
+	loopsUnroll("exp", n, 1, func(u int, idx GPVirtual) {
+		t, tc, kf, r, poly, r2, q := YMM(), YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(at(x, idx, 0), t)
+		VSUBPS(shift, t, t)
+		VMAXPS(lo, t, tc)
+		VMINPS(hi, tc, tc)
+		ki := YMM()
+		VMULPS(log2e, tc, kf)
+		VCVTPS2DQ(kf, ki) // round to nearest
+		VCVTDQ2PS(ki, kf)
+		VMOVAPS(tc, r)
+		VFNMADD231PS(c1, kf, r) // r -= k*c1
+		VFNMADD231PS(c2, kf, r) // r -= k*c2
+		VMOVUPS(p[0], poly)
+		for _, c := range p[1:] {
+			VFMADD213PS(c, r, poly) // poly = poly*r + c
+		}
+		VMULPS(r, r, r2)
+		VFMADD213PS(r, r2, poly) // poly = poly*r^2 + r
+		VADDPS(one, poly, poly)
+		// 2^k = 2^k1 * 2^k2, k1 = k>>1, k2 = k-k1.
+		k1, k2 := YMM(), YMM()
+		VPSRAD(U8(1), ki, k1)
+		VPSUBD(k1, ki, k2)
+		VPADDD(bias, k1, k1)
+		VPADDD(bias, k2, k2)
+		VPSLLD(U8(23), k1, k1)
+		VPSLLD(U8(23), k2, k2)
+		VMULPS(k1, poly, poly)
+		VMULPS(k2, poly, poly)
+		VCMPPS(U8(3), t, t, q) // NaN lanes keep t
+		VBLENDVPS(q, t, poly, poly)
+		VMOVUPS(poly, at(x, idx, 0))
+		VADDPS(poly, sum, sum)
+	})
+	s := hsum(sum)
+	Store(s, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// gemm6x16 is the sgemm micro-kernel: 12 YMM accumulators hold a 6x16 tile
+// of C; each step broadcasts 6 values of the packed A panel and multiplies
+// them with two vectors of the packed B panel.
+func gemm6x16(name string, overwrite bool) {
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c []float32, ldc int)")
+	Pragma("noescape")
+	if overwrite {
+		Doc(name+" stores the product of the packed 6 x kc panel a and the packed",
+			"kc x 16 panel b into the 6 x 16 tile of c with row stride ldc, ignoring",
+			"what c held (see gemmKernel.microStore).")
+	} else {
+		Doc(name+" adds the product of the packed 6 x kc panel a and the packed",
+			"kc x 16 panel b to the 6 x 16 tile of c with row stride ldc (see gemmKernel).")
+	}
+	kc := Load(Param("kc"), GP64())
+	a := Load(Param("a").Base(), GP64())
+	b := Load(Param("b").Base(), GP64())
+	c := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	// Prefetch the C tile (6 rows of 64 bytes, possibly across two lines):
+	// it is read only at the end.
+	{
+		r, l3 := GP64(), GP64()
+		LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, l3)
+		for i, m := range []Mem{{Base: c}, {Base: c, Index: ldc, Scale: 1}, {Base: c, Index: ldc, Scale: 2}} {
+			_ = i
+			PREFETCHT0(m)
+			PREFETCHT0(m.Offset(60))
+		}
+		LEAQ(Mem{Base: c, Index: l3, Scale: 1}, r)
+		for _, m := range []Mem{{Base: r}, {Base: r, Index: ldc, Scale: 1}, {Base: r, Index: ldc, Scale: 2}} {
+			PREFETCHT0(m)
+			PREFETCHT0(m.Offset(60))
+		}
+	}
+	acc := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
+	for _, r := range acc {
+		VXORPS(r, r, r)
+	}
+	step := func(p int) {
+		VMOVUPS(Mem{Base: b, Disp: 64 * p}, Y12)
+		VMOVUPS(Mem{Base: b, Disp: 64*p + 32}, Y13)
+		for i := 0; i < 6; i++ {
+			s := Y14
+			if i%2 == 1 {
+				s = Y15
+			}
+			VBROADCASTSS(Mem{Base: a, Disp: 24*p + 4*i}, s)
+			VFMADD231PS(Y12, s, acc[2*i])
+			VFMADD231PS(Y13, s, acc[2*i+1])
+		}
+	}
+	k4 := GP64()
+	MOVQ(kc, k4)
+	SHRQ(U8(2), k4)
+	ANDQ(U32(3), kc)
+	Label("gemm_loop4")
+	TESTQ(k4, k4)
+	JZ(LabelRef("gemm_loop1"))
+	PREFETCHT0(Mem{Base: a, Disp: 384})
+	for p := 0; p < 4; p++ {
+		step(p)
+	}
+	ADDQ(U32(96), a)
+	ADDQ(U32(256), b)
+	DECQ(k4)
+	JMP(LabelRef("gemm_loop4"))
+	Label("gemm_loop1")
+	TESTQ(kc, kc)
+	JZ(LabelRef("gemm_store"))
+	step(0)
+	ADDQ(U32(24), a)
+	ADDQ(U32(64), b)
+	DECQ(kc)
+	JMP(LabelRef("gemm_loop1"))
+	Label("gemm_store")
+	for i := 0; i < 6; i++ {
+		if !overwrite {
+			VADDPS(Mem{Base: c}, acc[2*i], acc[2*i])
+			VADDPS(Mem{Base: c, Disp: 32}, acc[2*i+1], acc[2*i+1])
+		}
+		VMOVUPS(acc[2*i], Mem{Base: c})
+		VMOVUPS(acc[2*i+1], Mem{Base: c, Disp: 32})
+		if i < 5 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// packA6 packs alpha times 6 rows of row-major A into a 6-row panel, 8 columns
+// at a time: the 6 rows (and two zero rows) are transposed as an 8x8 block
+// and each column is stored as 8 floats at dst[6p:], so the 2 junk floats of
+// column p are overwritten by column p+1 (dst needs 2 floats of slack).
+func packA6() {
+	TEXT("packA6AVX2", NOSPLIT, "func(dst, a []float32, lda, kc8 int, alpha float32)")
+	Pragma("noescape")
+	Doc("packA6AVX2 sets dst[6p+i] = alpha*a[i*lda+p] for i < 6 and p < kc8 (a",
+		"multiple of 8), writing up to dst[6*kc8+2].")
+	dst := Load(Param("dst").Base(), GP64())
+	a := Load(Param("a").Base(), GP64())
+	lda := Load(Param("lda"), GP64())
+	kc8 := Load(Param("kc8"), GP64())
+	alpha := Load(Param("alpha"), XMM())
+	al := YMM()
+	VBROADCASTSS(alpha, al)
+	SHLQ(U8(2), lda)
+	a3 := GP64()
+	LEAQ(Mem{Base: a, Index: lda, Scale: 2}, a3)
+	ADDQ(lda, a3)
+	zero := YMM()
+	VXORPS(zero, zero, zero)
+	SHRQ(U8(3), kc8)
+	Label("packa_loop")
+	TESTQ(kc8, kc8)
+	JZ(LabelRef("packa_done"))
+	addr := []Mem{
+		{Base: a}, {Base: a, Index: lda, Scale: 1}, {Base: a, Index: lda, Scale: 2},
+		{Base: a3}, {Base: a3, Index: lda, Scale: 1}, {Base: a3, Index: lda, Scale: 2},
+	}
+	r := make([]VecVirtual, 6)
+	for i := range r {
+		r[i] = YMM()
+		VMULPS(addr[i], al, r[i])
+	}
+	t := make([]VecVirtual, 6)
+	for i := range t {
+		t[i] = YMM()
+	}
+	VUNPCKLPS(r[1], r[0], t[0])
+	VUNPCKHPS(r[1], r[0], t[1])
+	VUNPCKLPS(r[3], r[2], t[2])
+	VUNPCKHPS(r[3], r[2], t[3])
+	VUNPCKLPS(r[5], r[4], t[4])
+	VUNPCKHPS(r[5], r[4], t[5])
+	s := make([]VecVirtual, 8)
+	for i := range s {
+		s[i] = YMM()
+	}
+	VSHUFPS(U8(0x44), t[2], t[0], s[0])
+	VSHUFPS(U8(0xEE), t[2], t[0], s[1])
+	VSHUFPS(U8(0x44), t[3], t[1], s[2])
+	VSHUFPS(U8(0xEE), t[3], t[1], s[3])
+	VSHUFPS(U8(0x44), zero, t[4], s[4])
+	VSHUFPS(U8(0xEE), zero, t[4], s[5])
+	VSHUFPS(U8(0x44), zero, t[5], s[6])
+	VSHUFPS(U8(0xEE), zero, t[5], s[7])
+	cols := make([]VecVirtual, 8)
+	for q := 0; q < 4; q++ {
+		cols[q], cols[q+4] = YMM(), YMM()
+		VPERM2F128(U8(0x20), s[q+4], s[q], cols[q])
+		VPERM2F128(U8(0x31), s[q+4], s[q], cols[q+4])
+	}
+	// In column order: each store's 2 junk floats are overwritten by the next.
+	for q := 0; q < 8; q++ {
+		VMOVUPS(cols[q], Mem{Base: dst, Disp: 24 * q})
+	}
+	ADDQ(U32(32), a)
+	ADDQ(U32(32), a3)
+	ADDQ(U32(192), dst)
+	DECQ(kc8)
+	JMP(LabelRef("packa_loop"))
+	Label("packa_done")
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,154 @@
+//go:build gc && !purego
+
+package simd
+
+import (
+	"math"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+//go:generate sh -c "cd _gen && go run . -out ../kernels_amd64.s -stubs ../stubs_amd64.go -pkg simd"
+
+// avx2 is the AVX2+FMA kernel set. The assembly (kernels_amd64.s, generated
+// by _gen) handles whole vectors of 8; the wrappers below finish the tails.
+// Element-wise kernels round like the generic loops (no fused multiply-add);
+// dot, sums and the sgemm micro-kernel use FMA and reorder the sums.
+var avx2 = kernelSet{
+	name:              "avx2",
+	requires:          []cpuid.FeatureID{cpuid.AVX2, cpuid.FMA3},
+	dot:               dotAVX2Go,
+	axpy:              axpyAVX2Go,
+	scale:             scaleAVX2Go,
+	add:               addAVX2Go,
+	mul:               mulAVX2Go,
+	reverseStep:       reverseStepAVX2Go,
+	reverseStepGuided: reverseStepGuidedAVX2Go,
+	sumSquares:        sumSquaresAVX2Go,
+	max:               maxAVX2Go,
+	expSubSum:         expSubSumAVX2Go,
+	gemm:              gemmKernel{mr: 6, nr: 16, micro: gemm6x16AVX2, microStore: gemm6x16StoreAVX2, pack6: packA6AVX2Go},
+}
+
+func dotAVX2Go(x, y []float32) float32 {
+	y = y[:len(x)]
+	n := len(x) &^ 7
+	var sum float32
+	if n > 0 {
+		sum = dotAVX2(x[:n], y[:n])
+	}
+	for i := n; i < len(x); i++ {
+		sum += x[i] * y[i]
+	}
+	return sum
+}
+
+func sumSquaresAVX2Go(x []float32) float32 { return dotAVX2Go(x, x) }
+
+func axpyAVX2Go(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	n := len(x) &^ 7
+	if n > 0 {
+		axpyAVX2(alpha, x[:n], y[:n])
+	}
+	for i := n; i < len(x); i++ {
+		y[i] += float32(alpha * x[i])
+	}
+}
+
+func scaleAVX2Go(alpha float32, x []float32) {
+	n := len(x) &^ 7
+	if n > 0 {
+		scaleAVX2(alpha, x[:n])
+	}
+	for i := n; i < len(x); i++ {
+		x[i] *= alpha
+	}
+}
+
+func addAVX2Go(dst, x, y []float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	n := len(dst) &^ 7
+	if n > 0 {
+		addAVX2(dst[:n], x[:n], y[:n])
+	}
+	for i := n; i < len(dst); i++ {
+		dst[i] = x[i] + y[i]
+	}
+}
+
+func mulAVX2Go(dst, x, y []float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	n := len(dst) &^ 7
+	if n > 0 {
+		mulAVX2(dst[:n], x[:n], y[:n])
+	}
+	for i := n; i < len(dst); i++ {
+		dst[i] = x[i] * y[i]
+	}
+}
+
+func reverseStepAVX2Go(out, x, eps, z []float32, a, b, c float32) {
+	x, eps, z = x[:len(out)], eps[:len(out)], z[:len(out)]
+	n := len(out) &^ 7
+	if n > 0 {
+		reverseStepAVX2(out[:n], x[:n], eps[:n], z[:n], a, b, c)
+	}
+	for i := n; i < len(out); i++ {
+		out[i] = float32(float32(a*x[i])+float32(b*eps[i])) + float32(c*z[i])
+	}
+}
+
+func reverseStepGuidedAVX2Go(out, x, eps, z, g []float32, a, b, c, d float32) {
+	x, eps, z, g = x[:len(out)], eps[:len(out)], z[:len(out)], g[:len(out)]
+	n := len(out) &^ 7
+	if n > 0 {
+		reverseStepGuidedAVX2(out[:n], x[:n], eps[:n], z[:n], g[:n], a, b, c, d)
+	}
+	for i := n; i < len(out); i++ {
+		out[i] = float32(float32(float32(a*x[i])+float32(b*eps[i]))+float32(c*z[i])) + float32(d*g[i])
+	}
+}
+
+func maxAVX2Go(x []float32) float32 {
+	n := len(x) &^ 7
+	m := float32(math.Inf(-1))
+	if n > 0 {
+		v, nan := maxAVX2(x[:n])
+		if nan {
+			return float32(math.NaN())
+		}
+		m = v
+	}
+	for _, v := range x[n:] {
+		if v != v {
+			return v
+		}
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+func expSubSumAVX2Go(x []float32, shift float32) float32 {
+	n := len(x) &^ 7
+	var sum float32
+	if n > 0 {
+		sum = expSubSumAVX2(x[:n], shift)
+	}
+	for i := n; i < len(x); i++ {
+		e := float32(math.Exp(float64(x[i] - shift)))
+		x[i] = e
+		sum += e
+	}
+	return sum
+}
+
+// packA6AVX2Go checks the bounds that packA6AVX2 relies on.
+func packA6AVX2Go(dst, a []float32, lda, kc8 int, alpha float32) {
+	if kc8%8 != 0 || len(dst) < 6*kc8+2 || len(a) < 5*lda+kc8 {
+		panic("simd: packA6 out of range")
+	}
+	packA6AVX2(dst, a, lda, kc8, alpha)
+}
