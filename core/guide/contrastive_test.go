@@ -270,7 +270,34 @@ func TestGuidanceLowersLoss(t *testing.T) {
 		if moved == 0 {
 			t.Errorf("%s: guidance did not change the samples", tc.name)
 		}
+		// The final samples are further apart in feature space.
+		net := newLinearNet(rand.New(rand.NewPCG(7, 7)), dh, dx)
+		d0, d1 := meanPairwiseDistance(net, x0, n), meanPairwiseDistance(net, x1, n)
+		t.Logf("%s: mean pairwise feature distance of the final samples %.5f unguided, %.5f guided", tc.name, d0, d1)
+		if !(d1 > d0) {
+			t.Errorf("%s: guidance did not raise the mean pairwise feature distance: %.5f -> %.5f", tc.name, d0, d1)
+		}
 	}
+}
+
+// meanPairwiseDistance is the mean L2 distance between the features of all
+// pairs of the n items of x.
+func meanPairwiseDistance(net FeatureNet, x []float32, n int) float64 {
+	h, d := net.Features(x, n)
+	var sum float64
+	pairs := 0
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			var q float64
+			for k := 0; k < d; k++ {
+				e := float64(h[i*d+k] - h[j*d+k])
+				q += e * e
+			}
+			sum += math.Sqrt(q)
+			pairs++
+		}
+	}
+	return sum / float64(pairs)
 }
 
 func TestOnlineHead(t *testing.T) {
