@@ -29,6 +29,9 @@ type Case struct {
 	// FLOPs is the number of floating-point operations of one run (0 for
 	// memory-bound kernels, which give Bytes instead).
 	FLOPs float64
+	// FLOPsFunc, if set, gives FLOPs when the case runs, for cases whose
+	// count needs a model built (so that registering stays cheap).
+	FLOPsFunc func() float64
 	// Bytes is the number of bytes one run reads and writes.
 	Bytes float64
 	// Setup allocates and fills the inputs, selects the implementation and
@@ -113,8 +116,12 @@ func Run(c Case, minTime time.Duration) Result {
 	}
 	ns := float64(elapsed.Nanoseconds()) / float64(n)
 	r := Result{Kernel: c.Kernel, Impl: c.Impl, Shape: c.Shape, Threads: c.Threads, NsPerOp: ns, Iterations: n}
-	if c.FLOPs > 0 {
-		r.GFLOPS = c.FLOPs / ns
+	flops := c.FLOPs
+	if c.FLOPsFunc != nil {
+		flops = c.FLOPsFunc()
+	}
+	if flops > 0 {
+		r.GFLOPS = flops / ns
 	}
 	if c.Bytes > 0 {
 		r.GBPS = c.Bytes / ns

@@ -47,7 +47,7 @@ func unetForwardCase(preset string, n int) Case {
 	cfg, _ := unet.Preset(preset)
 	return Case{
 		Kernel: preset + "/forward-b" + strconv.Itoa(n), Impl: "cdp", Shape: "b" + strconv.Itoa(n), Threads: 2,
-		FLOPs: float64(n) * unet.ForwardFLOPs(cfg),
+		FLOPsFunc: func() float64 { return float64(n) * unet.ForwardFLOPs(cfg) },
 		Setup: func() (func(), func()) {
 			restore := useSimd("auto", 2)
 			u := newUNet(preset)
@@ -61,7 +61,7 @@ func unetTrainCase(preset string, n int) Case {
 	cfg, _ := unet.Preset(preset)
 	return Case{
 		Kernel: preset + "/train-b" + strconv.Itoa(n), Impl: "cdp", Shape: "b" + strconv.Itoa(n), Threads: 2,
-		FLOPs: 3 * float64(n) * unet.ForwardFLOPs(cfg),
+		FLOPsFunc: func() float64 { return 3 * float64(n) * unet.ForwardFLOPs(cfg) },
 		Setup: func() (func(), func()) {
 			restore := useSimd("auto", 2)
 			u := newUNet(preset)
@@ -97,7 +97,7 @@ func stepCase(guided bool) Case {
 	const n = 64
 	return Case{
 		Kernel: kernel, Impl: "cdp", Shape: "b64", Threads: 2,
-		FLOPs: float64(n) * unet.ForwardFLOPs(cfg),
+		FLOPsFunc: func() float64 { return float64(n) * unet.ForwardFLOPs(cfg) },
 		Setup: func() (func(), func()) {
 			restore := useSimd("auto", 2)
 			u := newUNet("unet-small")
