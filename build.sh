@@ -74,8 +74,19 @@ cmd_test() {
 	go test -count=1 -exec 'qemu-x86_64-static -cpu Nehalem' ./simd/
 	say "simd NEON on arm64 (qemu-aarch64-static)"
 	GOARCH=arm64 go test -count=1 -exec qemu-aarch64-static ./simd/
-	say "simd and sim under GOOS=js GOARCH=wasm (node)"
-	GOOS=js GOARCH=wasm go test -count=1 -exec="$WASM_EXEC_DIR/go_js_wasm_exec" ./simd/ ./sim/...
+	scripts/wasm-kernels.sh
+	for build in relaxed simd128 none; do
+		say "simd and sim under GOOS=js GOARCH=wasm (node), wasm kernels: $build"
+		CDP_WASM_KERNELS=$build GOOS=js GOARCH=wasm go test -count=1 -exec "$PWD/scripts/go_js_wasm_exec_simd" ./simd/ ./sim/...
+	done
+	say "core under GOOS=js GOARCH=wasm (node), wasm kernels: simd128"
+	CDP_WASM_KERNELS=simd128 GOOS=js GOARCH=wasm go test -count=1 -exec "$PWD/scripts/go_js_wasm_exec_simd" ./core/...
+	cmd_wasm
+	say "the browser module's API under node (node --test)"
+	node --experimental-wasm-relaxed-simd --test wasm/test/
+	for build in none simd128; do
+		CDP_WASM_KERNELS=$build node --experimental-wasm-relaxed-simd --test wasm/test/bridge.test.mjs
+	done
 	say "all tests passed"
 }
 
@@ -86,6 +97,7 @@ cmd_native() {
 }
 
 cmd_wasm() {
+	scripts/wasm-kernels.sh
 	say "building www/cdp.wasm"
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags "$LDFLAGS" -o www/cdp.wasm ./wasm
 	cp "$WASM_EXEC_DIR/wasm_exec.js" www/wasm_exec.js

@@ -16,6 +16,9 @@ type kernelSet struct {
 	// requires lists the CPU features the set needs; it is the only place
 	// where cpuid decides anything.
 	requires []cpuid.FeatureID
+	// available, when set, must also report true: the wasm sets use it to
+	// ask the JavaScript loader which kernel build it supplied.
+	available func() bool
 
 	dot               func(x, y []float32) float32
 	axpy              func(alpha float32, x, y []float32)
@@ -97,7 +100,7 @@ func complete(s *kernelSet) {
 }
 
 func supported(s *kernelSet) bool {
-	return cpuid.CPU.Supports(s.requires...)
+	return cpuid.CPU.Supports(s.requires...) && (s.available == nil || s.available())
 }
 
 func best() *kernelSet {
@@ -122,6 +125,9 @@ func Use(name string) error {
 	}
 	for _, s := range sets {
 		if s.name == name {
+			if !supported(s) && s.available != nil {
+				return fmt.Errorf("simd: kernel set %q is not available here (its kernel build is not loaded)", name)
+			}
 			if !supported(s) {
 				return fmt.Errorf("simd: kernel set %q is not supported by this CPU (needs %s)", name, featureNames(s.requires))
 			}

@@ -64,7 +64,7 @@ func forEachSet(t *testing.T, f func(t *testing.T, name string)) {
 // unfusedSets lists the sets whose element-wise kernels round every product
 // and sum separately, like the generic loops compiled without FMA fusion:
 // they must match the explicitly rounded reference bit for bit.
-var unfusedSets = map[string]bool{"avx2": true}
+var unfusedSets = map[string]bool{"avx2": true, "wasm-simd128": true}
 
 func testLengths() []int {
 	var ns []int

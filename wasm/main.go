@@ -6,7 +6,7 @@
 // callback; errors reject with a message that names the problem.
 //
 //	cdp.version                      string
-//	cdp.impl()                       kernel set in use ("generic" here)
+//	cdp.impl()                       kernel set in use (wasm-relaxed, wasm-simd128 or generic)
 //	cdp.experiments()                JSON text: the sim registry (names, parameters, ranges)
 //	cdp.runExperiment(name, params, seed, onProgress) Promise<JSON text of the result>
 //

@@ -27,7 +27,8 @@
   // The kernels Go imports (module "cdpkernels"), with their arity.
   const KERNELS = {
     dot: 3, sum_squares: 2, max: 2, axpy: 4, scale: 3, add: 4, mul: 4,
-    reverse_step: 8, reverse_step_guided: 10, exp_sub_sum: 3, gemm_4x8: 5,
+    reverse_step: 8, reverse_step_guided: 10, exp_sub_sum: 3, gemm_4x8: 5, gemm_block_4x8: 7,
+    pack_a_4: 5, pack_a_4t: 5, pack_b_8: 4, pack_b_8t: 4,
   };
   const BUILDS = [
     { name: "relaxed", file: "kernels-relaxed.wasm", level: 2 },
@@ -42,6 +43,7 @@
       case 3: return (a, b, c) => get()[name](a, b, c);
       case 4: return (a, b, c, d) => get()[name](a, b, c, d);
       case 5: return (a, b, c, d, e) => get()[name](a, b, c, d, e);
+      case 7: return (a, b, c, d, e, f, g) => get()[name](a, b, c, d, e, f, g);
       case 8: return (a, b, c, d, e, f, g, h) => get()[name](a, b, c, d, e, f, g, h);
       case 10: return (a, b, c, d, e, f, g, h, i, j) => get()[name](a, b, c, d, e, f, g, h, i, j);
       default: throw new Error(`cdp kernels: no trampoline of arity ${arity}`);

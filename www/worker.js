@@ -1,15 +1,25 @@
 // worker.js runs the cdp WebAssembly module off the page's thread and
 // answers {id, call, args} messages with {id, result} or {id, error};
 // progress arrives as {id, progress: [done, total]}.
-importScripts("wasm_exec.js");
+// The float32 kernels come from kernels.js: the best SIMD build this browser
+// validates (relaxed, SIMD128), or none, in which case cdp runs its generic
+// kernels and info reports impl "generic". A URL parameter kernels=relaxed|
+// simd128|none on the worker's URL forces a build (benchmarks, tests).
+importScripts("wasm_exec.js", "kernels.js");
 
+let kernelBuild = "none";
 const ready = (async () => {
   const go = new Go();
   const started = new Promise((resolve) => { self.cdpReady = resolve; });
+  const force = new URL(self.location.href).searchParams.get("kernels") || "auto";
+  const kernels = await CDPKernels.load({ force, base: self.location.href, log: (m) => console.info("cdp kernels:", m) });
+  kernelBuild = kernels.build;
+  go.importObject.cdpkernels = kernels.imports;
   const resp = await fetch("cdp.wasm");
   const { instance } = await WebAssembly.instantiateStreaming
     ? await WebAssembly.instantiateStreaming(resp, go.importObject)
     : await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject);
+  await kernels.attach(instance.exports.mem);
   go.run(instance);
   await started;
   return self.cdp;
@@ -21,7 +31,7 @@ self.onmessage = async (ev) => {
     const cdp = await ready;
     let result;
     if (call === "experiments") result = JSON.parse(cdp.experiments());
-    else if (call === "info") result = { version: cdp.version, impl: cdp.impl() };
+    else if (call === "info") result = { version: cdp.version, impl: cdp.impl(), kernels: kernelBuild };
     else if (call === "run") {
       const [name, params, seed] = args;
       result = JSON.parse(await cdp.runExperiment(name, params, seed,
