@@ -1,9 +1,17 @@
 // Package classify holds the image classifiers of cdp: mnist-net (the
 // authors' MNIST classifier, whose 100-d penultimate layer is the feature
-// network of contrastive guidance) and cnn-small (the common MNIST
-// robustness model). Inputs are in [0, 1]; any normalisation is inside the
-// model; the output is logits. The models have no dropout or batch norm, so
-// train and eval modes compute the same function.
+// network of contrastive guidance), cnn-small (the common MNIST robustness
+// model) and resnet-small (a small residual network with batch norm for
+// Fashion-MNIST). Inputs are in [0, 1]; any normalisation is inside the
+// model; the output is logits.
+//
+// Train and eval modes: only models with batch norm (resnet-small) tell them
+// apart. Forward and Backward follow the mode set by SetTrain (eval after
+// New and Load); Logits, InputGrad, Features and the diffusion-space views
+// always run in eval mode (running statistics, points independent), as
+// robust.Classifier and guidance require. Trainer runs the training
+// forward/backward passes in train mode and generates the attacks (PGD-AT,
+// TRADES) and validates in eval mode, then leaves the model in eval mode.
 package classify
 
 import (
@@ -22,14 +30,25 @@ type ConvSpec struct {
 	Pad int `json:"pad"`
 }
 
-// Config describes a classifier: convolutional stages, then hidden linear
-// layers with ReLU (the last hidden layer is the feature layer), then the
-// linear classifier.
+// Config describes a classifier: convolutional stages (Arch "") or a
+// residual network (Arch "resnet"), then hidden linear layers with ReLU (the
+// last hidden layer is the feature layer), then the linear classifier.
+//
+// A resnet has a 3x3 stem convolution of Stem channels with batch norm and
+// ReLU, then stages of Blocks[i] basic residual blocks of Widths[i]
+// channels (the first block of every stage but the first has stride 2 and a
+// 1x1-convolution shortcut), then global average pooling. The resnet fields
+// are omitted from the JSON of the other models, so their checkpoints are
+// unchanged.
 type Config struct {
 	Name    string     `json:"name"`
+	Arch    string     `json:"arch,omitempty"` // "" (conv stages) or "resnet"
 	InCh    int        `json:"in_channels"`
 	Size    int        `json:"size"` // input height = width
 	Convs   []ConvSpec `json:"convs"`
+	Stem    int        `json:"stem,omitempty"`   // resnet: stem channels
+	Widths  []int      `json:"widths,omitempty"` // resnet: channels per stage
+	Blocks  []int      `json:"blocks,omitempty"` // resnet: blocks per stage
 	Hidden  []int      `json:"hidden"`
 	Classes int        `json:"classes"`
 }
@@ -37,6 +56,10 @@ type Config struct {
 var presets = map[string]Config{
 	"mnist-net": {Name: "mnist-net", InCh: 1, Size: 28, Convs: []ConvSpec{{4, 5, 0}, {10, 5, 0}}, Hidden: []int{100}, Classes: 10},
 	"cnn-small": {Name: "cnn-small", InCh: 1, Size: 28, Convs: []ConvSpec{{32, 5, 2}, {64, 5, 2}}, Hidden: []int{1024}, Classes: 10},
+	// resnet-small: 16-channel stem, one basic block per stage at 16, 32
+	// and 64 channels (28 -> 28 -> 14 -> 7), pooled to 64, a 128-d feature
+	// layer and the classifier (86,714 parameters, 672 buffer values).
+	"resnet-small": {Name: "resnet-small", Arch: ArchResNet, InCh: 1, Size: 28, Stem: 16, Widths: []int{16, 32, 64}, Blocks: []int{1, 1, 1}, Hidden: []int{128}, Classes: 10},
 }
 
 // Presets lists the preset names.
@@ -59,6 +82,8 @@ func Preset(name string, size int) (Config, error) {
 	}
 	c.Convs = append([]ConvSpec(nil), c.Convs...)
 	c.Hidden = append([]int(nil), c.Hidden...)
+	c.Widths = append([]int(nil), c.Widths...)
+	c.Blocks = append([]int(nil), c.Blocks...)
 	if size > 0 {
 		c.Size = size
 	}
@@ -67,6 +92,10 @@ func Preset(name string, size int) (Config, error) {
 
 // flatSize returns the number of values after the convolutional stages.
 func (c Config) flatSize() (int, error) {
+	if c.Arch == ArchResNet {
+		ch, _, err := c.resOut()
+		return ch, err
+	}
 	ch, s := c.InCh, c.Size
 	for i, cs := range c.Convs {
 		s = s + 2*cs.Pad - cs.K + 1
@@ -81,6 +110,12 @@ func (c Config) flatSize() (int, error) {
 
 // Validate reports the first problem with c.
 func (c Config) Validate() error {
+	if c.Arch != "" && c.Arch != ArchResNet {
+		return fmt.Errorf("classify: %s: unknown architecture %q (want \"\" or %q)", c.Name, c.Arch, ArchResNet)
+	}
+	if c.Arch == ArchResNet && len(c.Convs) > 0 {
+		return fmt.Errorf("classify: %s: a resnet has no conv stages (convs %v)", c.Name, c.Convs)
+	}
 	if c.InCh <= 0 || c.Size <= 0 || c.Classes < 2 || len(c.Hidden) == 0 {
 		return fmt.Errorf("classify: %s: invalid configuration (in_channels %d, size %d, classes %d, %d hidden layers)", c.Name, c.InCh, c.Size, c.Classes, len(c.Hidden))
 	}
@@ -117,9 +152,19 @@ type Net struct {
 	P   *nn.Params
 
 	convs []*convStage
+	res   *resBody // Arch "resnet"; nil otherwise
 	fcs   []*fcStage
 	n     int
+	train bool // mode of Forward (SetTrain)
 }
+
+// SetTrain selects the mode of Forward and Backward: train (batch-norm
+// layers use and update batch statistics) or eval (running statistics).
+// Models without batch norm compute the same function in both modes.
+func (m *Net) SetTrain(train bool) { m.train = train }
+
+// Training reports whether Forward runs in train mode.
+func (m *Net) Training() bool { return m.train }
 
 // New builds a classifier with PyTorch-style initialisation from rng.
 func New(cfg Config, rng *rand.Rand) (*Net, error) {
@@ -129,6 +174,10 @@ func New(cfg Config, rng *rand.Rand) (*Net, error) {
 	p := nn.NewParams()
 	m := &Net{Cfg: cfg, P: p}
 	ch, s := cfg.InCh, cfg.Size
+	if cfg.Arch == ArchResNet {
+		m.res = newResBody(p, cfg, rng)
+		ch, s = m.res.c, 1
+	}
 	for i, cs := range cfg.Convs {
 		conv := nn.NewConv2d(p, fmt.Sprintf("conv%d", i+1), ch, cs.Out, cs.K, 1, cs.Pad, true, rng)
 		s = conv.OutSize(s) / 2
@@ -158,13 +207,18 @@ func (m *Net) FeatureDim() int { return m.Cfg.Hidden[len(m.Cfg.Hidden)-1] }
 func (m *Net) NumClasses() int { return m.Cfg.Classes }
 
 // forwardTo runs the network on x (N, C, H, W) up to and including fc stage
-// `upto` (len(fcs)-1 for the logits), and returns its output.
-func (m *Net) forwardTo(x []float32, n, upto int) []float32 {
+// `upto` (len(fcs)-1 for the logits), in train or eval mode, and returns its
+// output.
+func (m *Net) forwardTo(x []float32, n, upto int, train bool) []float32 {
 	if len(x) != n*m.Dim() {
 		panic(fmt.Sprintf("classify: x has length %d, want (N=%d, %d)", len(x), n, m.Dim()))
 	}
 	m.n = n
 	h, s := x, m.Cfg.Size
+	if m.res != nil {
+		m.res.setTrain(train)
+		h = m.res.forward(x, n)
+	}
 	for _, st := range m.convs {
 		y, ho, _ := st.conv.Forward(h, n, s, s)
 		y = st.relu.Forward(y)
@@ -193,18 +247,25 @@ func (m *Net) backwardFrom(dy []float32, from int) []float32 {
 		st := m.convs[i]
 		dy = st.conv.Backward(st.relu.Backward(st.pool.Backward(dy)))
 	}
+	if m.res != nil {
+		dy = m.res.backward(dy)
+	}
 	return dy
 }
 
-// Forward returns the logits (N, K) of x (N, C, H, W), owned by the net.
-func (m *Net) Forward(x []float32, n int) []float32 { return m.forwardTo(x, n, len(m.fcs)-1) }
+// Forward returns the logits (N, K) of x (N, C, H, W), owned by the net, in
+// the mode set by SetTrain.
+func (m *Net) Forward(x []float32, n int) []float32 {
+	return m.forwardTo(x, n, len(m.fcs)-1, m.train)
+}
 
-// Backward takes dL/dlogits for the last Forward, accumulates the parameter
+// Backward takes dL/dlogits for the last Forward (or Logits), accumulates the parameter
 // gradients (unless P.NoGrad) and returns dL/dx, owned by the net.
 func (m *Net) Backward(dlogits []float32) []float32 { return m.backwardFrom(dlogits, len(m.fcs)-1) }
 
-// Logits implements robust.Classifier (the models have no train mode).
-func (m *Net) Logits(x []float32, n int) []float32 { return m.Forward(x, n) }
+// Logits implements robust.Classifier: the logits in eval mode, whatever
+// SetTrain selected.
+func (m *Net) Logits(x []float32, n int) []float32 { return m.forwardTo(x, n, len(m.fcs)-1, false) }
 
 // InputGrad implements robust.Classifier: dL/dx for dL/dlogits, without
 // touching the parameter gradients.
@@ -222,9 +283,9 @@ func (m *Net) Features() *Features { return &Features{m: m} }
 // network of contrastive guidance (guide.FeatureNet); input gradients only.
 type Features struct{ m *Net }
 
-// Features returns h (N, FeatureDim) for x (N, C, H, W).
+// Features returns h (N, FeatureDim) for x (N, C, H, W), in eval mode.
 func (f *Features) Features(x []float32, n int) ([]float32, int) {
-	return f.m.forwardTo(x, n, len(f.m.fcs)-2), f.m.FeatureDim()
+	return f.m.forwardTo(x, n, len(f.m.fcs)-2, false), f.m.FeatureDim()
 }
 
 // InputGrad returns dL/dx for dL/dh of the last Features call.

@@ -116,6 +116,17 @@ type EpochLog struct {
 // EMA if enabled) is scored by PGD robust accuracy on them, and the best
 // epoch is kept. Every epoch's batches and attack starts derive from (Seed,
 // epoch), so a run resumed at an epoch boundary continues bit for bit.
+//
+// Modes (models with batch norm): the forward/backward passes of the
+// training loss run in train mode; the attacks that make the PGD-AT and
+// TRADES examples (including TRADES's clean reference distribution) and the
+// validation run in eval mode, through Net.Logits. TRADES's loss takes one
+// train-mode pass over the concatenated batch [x; x'], so batch-norm
+// statistics are those of the clean and adversarial halves together (the
+// reference implementation makes two passes, one per half). The EMA, when
+// enabled, averages the trainable weights only; batch-norm running
+// statistics are those of the trained model. BestW comes with the running
+// statistics of its epoch, which ExportBest stores.
 type Trainer struct {
 	Net        *Net
 	Cfg        TrainConfig
@@ -127,6 +138,7 @@ type Trainer struct {
 	BestRobust float64    // best validation robust accuracy so far (-1: none)
 	BestW      []float32  // the weights of the best epoch
 
+	bestB         []float32 // the buffers (batch-norm running statistics) of the best epoch
 	sched         optim.Schedule
 	stepsPerEpoch int
 	step          int
@@ -224,6 +236,8 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 	start := time.Now()
 	cfg, net := tr.Cfg, tr.Net
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(tr.Epoch)+1))
+	net.SetTrain(true)
+	defer net.SetTrain(false)
 	mixer, err := data.NewMixer(tr.Real, tr.Synth, cfg.Batch, cfg.SynthFrac, rng)
 	if err != nil {
 		return EpochLog{}, fmt.Errorf("classify: %w", err)
@@ -259,7 +273,7 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 			}
 			net.Backward(dz)
 		case "pgd":
-			correct += countCorrect(net.Forward(x, b), y, k)
+			correct += countCorrect(net.Logits(x, b), y, k)
 			xa := robust.PGDExample(net, x, y, tr.norm, eps, alpha, cfg.Steps, rng)
 			z := net.Forward(xa, b)
 			var dz []float32
@@ -289,6 +303,7 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 		}
 	}
 	tr.Epoch++
+	net.SetTrain(false)
 	log := EpochLog{Epoch: tr.Epoch, Steps: tr.stepsPerEpoch, Loss: lossSum / float64(tr.stepsPerEpoch),
 		TrainAcc: float64(correct) / float64(tr.stepsPerEpoch*b), LR: tr.sched.LR(step0 + tr.stepsPerEpoch - 1)}
 	if tr.Val != nil {
@@ -296,10 +311,12 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 		if log.ValRobust > tr.BestRobust {
 			tr.BestRobust = log.ValRobust
 			tr.BestW = append(tr.BestW[:0], tr.evalWeights()...)
+			tr.bestB = append(tr.bestB[:0], net.P.B...)
 			log.Best = true
 		}
 	} else {
 		tr.BestW = append(tr.BestW[:0], tr.evalWeights()...)
+		tr.bestB = append(tr.bestB[:0], net.P.B...)
 		log.Best = true
 	}
 	log.Seconds = time.Since(start).Seconds()
@@ -404,6 +421,9 @@ func (tr *Trainer) State() (*ckpt.Checkpoint, error) {
 	}
 	if tr.BestW != nil {
 		c.AddFloat32("best", []int{len(tr.BestW)}, tr.BestW)
+		if len(tr.bestB) > 0 {
+			c.AddFloat32("best_buffers", []int{len(tr.bestB)}, tr.bestB)
+		}
 	}
 	return c, nil
 }
@@ -451,6 +471,13 @@ func Resume(c *ckpt.Checkpoint, real, synth *data.Dataset, epochs int) (*Trainer
 			return nil, fmt.Errorf("classify: the state's best weights have %d values, the model %d", len(best), len(net.P.W))
 		}
 		tr.BestW = append([]float32(nil), best...)
+		tr.bestB = append([]float32(nil), net.P.B...)
+		if bb, _, err := c.Float32("best_buffers"); err == nil {
+			if len(bb) != len(net.P.B) {
+				return nil, fmt.Errorf("classify: the state's best buffers have %d values, the model %d", len(bb), len(net.P.B))
+			}
+			copy(tr.bestB, bb)
+		}
 	}
 	tr.Epoch, tr.BestRobust = st.Epoch, st.BestRobust
 	return tr, nil
@@ -461,6 +488,11 @@ func Resume(c *ckpt.Checkpoint, real, synth *data.Dataset, epochs int) (*Trainer
 func (tr *Trainer) ExportBest(meta any) (*ckpt.Checkpoint, error) {
 	if tr.BestW == nil {
 		return nil, errors.New("classify: no epoch finished yet")
+	}
+	if len(tr.bestB) == len(tr.Net.P.B) && len(tr.bestB) > 0 {
+		live := append([]float32(nil), tr.Net.P.B...)
+		copy(tr.Net.P.B, tr.bestB)
+		defer copy(tr.Net.P.B, live)
 	}
 	return tr.Net.Checkpoint(tr.BestW, meta)
 }

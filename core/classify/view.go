@@ -112,10 +112,11 @@ func (m *Net) LogitView(size int) (*LogitView, error) {
 	return &LogitView{v: v}, nil
 }
 
-// Logits returns the logits (N, K) and K for diffusion images x.
+// Logits returns the logits (N, K) and K for diffusion images x, in eval
+// mode.
 func (l *LogitView) Logits(x []float32, n int, _ diffusion.Step) ([]float32, int) {
 	l.n = n
-	return l.v.net.Forward(l.v.forward(x, n), n), l.v.net.NumClasses()
+	return l.v.net.Logits(l.v.forward(x, n), n), l.v.net.NumClasses()
 }
 
 // InputGrad returns dL/dx on the diffusion images for dL/dlogits.

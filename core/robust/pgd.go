@@ -43,7 +43,8 @@ func (a FGSM) Perturb(f Classifier, x []float32, y []int, rng *rand.Rand) []floa
 // Steps steps x <- P(x + Alpha d), d the sign of the gradient (l_inf) or the
 // normalised gradient (l_2), P the projection onto the ball and [0, 1].
 // Restarts repeat it from fresh starts; every iterate of every restart is a
-// candidate and the per-point worst case is kept.
+// candidate and the per-point worst case is kept. Start, when set, replaces
+// the first restart's start (to reproduce a run elsewhere, e.g. in PyTorch).
 type PGD struct {
 	Norm      Norm
 	Eps       float32
@@ -52,6 +53,10 @@ type PGD struct {
 	Restarts  int     // 0 means 1
 	Loss      Loss    // CE or Margin (any Loss but KL and TargetedDLR works)
 	ZeroStart bool    // start at x instead of a random point of the ball
+	// Start (N, D), if not nil, is the first restart's starting point,
+	// projected onto the eps-ball and [0, 1]; it overrides ZeroStart for
+	// that restart and draws nothing from rng. Later restarts draw as usual.
+	Start []float32
 }
 
 // Name returns "pgd-<loss>" ("pgd-ce", "pgd-margin").
@@ -86,9 +91,16 @@ func (a PGD) Perturb(f Classifier, x []float32, y []int, rng *rand.Rand) []float
 	for i := range eta {
 		eta[i] = a.Alpha
 	}
-	for range a.Restarts {
+	if a.Start != nil && len(a.Start) != len(x) {
+		panic(fmt.Sprintf("robust.PGD: Start has length %d, want (N=%d, D=%d)", len(a.Start), n, d))
+	}
+	for r := range a.Restarts {
 		xa := append([]float32(nil), x...)
-		if !a.ZeroStart {
+		switch {
+		case r == 0 && a.Start != nil:
+			copy(xa, a.Start)
+			project(xa, x, d, a.Norm, a.Eps)
+		case !a.ZeroStart:
 			uniformBall(xa, x, d, a.Norm, a.Eps, rng)
 		}
 		for range a.Steps {

@@ -27,7 +27,7 @@ func runAdvTrain(e *env, args []string) error {
 	fs := e.flags()
 	df := addDataFlags(fs, 5000)
 	c := classify.DefaultTrainConfig()
-	model := fs.String("model", "mnist-net", "classifier: mnist-net|cnn-small")
+	model := fs.String("model", "mnist-net", "classifier: mnist-net|cnn-small|resnet-small (residual network with batch norm, for Fashion-MNIST)")
 	synthetic := fs.StringArray("synthetic", nil, "synthetic .npz (image uint8 N,H,W,C; label int64), repeatable")
 	fs.Float64Var(&c.SynthFrac, "synthetic-fraction", c.SynthFrac, "share of synthetic examples in every batch (with --synthetic)")
 	addTrainFlags(fs, &c)

@@ -32,8 +32,9 @@ type pipelinePreset struct {
 	DiffBatch             int
 	DiffLR, DiffEMA       float64
 	DiffSchedule          string
-	// feature network of contrastive guidance (standard training)
-	FeatEpochs int
+	// feature network of contrastive guidance (standard training, Adam)
+	FeatEpochs, FeatBatch int
+	FeatLR                float64
 	// sampling
 	SampleN, SampleBatch, SampleSteps int
 	Sampler, Spacing                  string
@@ -41,7 +42,8 @@ type pipelinePreset struct {
 	Lambda                            float64
 	// adversarial training and evaluation
 	RealN, ValSize, AdvEpochs, AdvSteps, AdvBatch int
-	AdvMethod                                     string
+	AdvMethod, AdvOptimizer                       string
+	AdvLR                                         float64
 	Eps                                           float64
 	EvalN                                         int
 	EvalAttack                                    string
@@ -51,22 +53,22 @@ type pipelinePreset struct {
 var pipelinePresets = map[string]pipelinePreset{
 	"quick": {
 		Name: "quick", Note: "a demonstration sized for about 10 minutes on 2 cores: a tiny eps-model trained briefly, few samples, " +
-			"short TRADES runs and a PGD-20 evaluation; its numbers show that the pipeline works, not the paper's effect",
-		DiffModel: "unet-tiny", DiffSubset: 4000, DiffSteps: 600, DiffBatch: 64, DiffLR: 2e-3, DiffEMA: 0.99, DiffSchedule: "cosine",
-		FeatEpochs: 2,
-		SampleN:    500, SampleBatch: 100, SampleSteps: 50, Sampler: "ddim", Spacing: "linspace",
+			"short TRADES runs at eps 0.1 and a PGD-20 evaluation; its numbers show that the pipeline works, not the paper's effect",
+		DiffModel: "unet-tiny", DiffSubset: 4000, DiffSteps: 500, DiffBatch: 64, DiffLR: 2e-3, DiffEMA: 0.99, DiffSchedule: "cosine",
+		FeatEpochs: 4, FeatBatch: 64, FeatLR: 3e-3,
+		SampleN: 400, SampleBatch: 100, SampleSteps: 100, Sampler: "ddpm", Spacing: "linspace",
 		Window: "52:150", Loss: "hnm", Lambda: 1e5,
-		RealN: 2000, ValSize: 200, AdvEpochs: 3, AdvSteps: 5, AdvBatch: 128, AdvMethod: "trades", Eps: 0.3,
+		RealN: 2000, ValSize: 200, AdvEpochs: 4, AdvSteps: 5, AdvBatch: 64, AdvMethod: "trades", AdvOptimizer: "adam", AdvLR: 2e-3, Eps: 0.1,
 		EvalN: 500, EvalAttack: "pgd", Seeds: 1,
 	},
 	// smoke exercises every stage in well under a minute; the tests run it.
 	"smoke": {
 		Name: "smoke", Note: "a plumbing check with toy sizes; its numbers mean nothing",
 		DiffModel: "unet-tiny", DiffSubset: 200, DiffSteps: 6, DiffBatch: 8, DiffLR: 1e-3, DiffEMA: 0.9, DiffSchedule: "cosine",
-		FeatEpochs: 1,
-		SampleN:    20, SampleBatch: 10, SampleSteps: 8, Sampler: "ddim", Spacing: "linspace",
+		FeatEpochs: 1, FeatBatch: 32, FeatLR: 3e-3,
+		SampleN: 20, SampleBatch: 10, SampleSteps: 8, Sampler: "ddim", Spacing: "linspace",
 		Window: "1:400", Loss: "hnm", Lambda: 1e5,
-		RealN: 300, ValSize: 60, AdvEpochs: 1, AdvSteps: 2, AdvBatch: 32, AdvMethod: "trades", Eps: 0.3,
+		RealN: 300, ValSize: 60, AdvEpochs: 1, AdvSteps: 2, AdvBatch: 32, AdvMethod: "trades", AdvOptimizer: "adam", AdvLR: 2e-3, Eps: 0.3,
 		EvalN: 50, EvalAttack: "pgd", Seeds: 1,
 	},
 	"paper": {
@@ -165,7 +167,7 @@ func (r *pipeline) all() error {
 		return err
 	}
 	if err := r.stage("feature-net", []string{"advtrain", "--method", "standard", "--subset", itoa(p.RealN),
-		"--epochs", itoa(p.FeatEpochs), "--val-size", itoa(p.ValSize), "--optimizer", "adam", "--lr", "1e-3",
+		"--epochs", itoa(p.FeatEpochs), "--batch", itoa(p.FeatBatch), "--val-size", itoa(p.ValSize), "--optimizer", "adam", "--lr", ftoa(p.FeatLR),
 		"--eps", ftoa(p.Eps), "--val-steps", "10", "--seed", r.sd()}, "state.ckpt", []string{"--resume"}); err != nil {
 		return err
 	}
@@ -185,6 +187,7 @@ func (r *pipeline) all() error {
 			name := fmt.Sprintf("adv-%s-seed%d", src, s)
 			args := []string{"advtrain", "--method", p.AdvMethod, "--subset", itoa(p.RealN), "--val-size", itoa(p.ValSize),
 				"--epochs", itoa(p.AdvEpochs), "--steps", itoa(p.AdvSteps), "--batch", itoa(p.AdvBatch), "--eps", ftoa(p.Eps),
+				"--optimizer", p.AdvOptimizer, "--lr", ftoa(p.AdvLR),
 				"--seed", utoa(r.seed + uint64(s))}
 			if src != "real" {
 				args = append(args, "--synthetic", r.path("samples-"+src, "samples.npz"))
