@@ -1036,3 +1036,96 @@ packa_loop:
 packa_done:
 	VZEROUPPER
 	RET
+
+// func gatherRows16AVX2(dst []float32, src []float32, offs []int32, base int) int
+// Requires: AVX
+TEXT ·gatherRows16AVX2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+	SUBQ $0x10, DX
+	MOVQ offs_base+48(FP), BX
+	MOVQ offs_len+56(FP), SI
+	MOVQ base+72(FP), DI
+	XORQ R8, R8
+
+gather_loop:
+	CMPQ    R8, SI
+	JGE     gather_done
+	MOVLQSX (BX)(R8*4), R9
+	ADDQ    DI, R9
+	CMPQ    R9, DX
+	JA      gather_done
+	VMOVUPS (CX)(R9*4), Y0
+	VMOVUPS 32(CX)(R9*4), Y1
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	ADDQ    $0x00000040, AX
+	INCQ    R8
+	JMP     gather_loop
+
+gather_done:
+	VZEROUPPER
+	MOVQ R8, ret+80(FP)
+	RET
+
+// func siluAVX2(y []float32, s []float32, x []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·siluAVX2(SB), NOSPLIT, $0-72
+	MOVQ         y_base+0(FP), AX
+	MOVQ         s_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         x_len+56(FP), BX
+	MOVL         $0x3f800000, SI
+	VMOVD        SI, X0
+	VBROADCASTSS X0, Y0
+	MOVL         $0x0000007f, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	VXORPS       Y2, Y2, Y2
+	XORQ         SI, SI
+	ANDQ         $-8, BX
+
+silu_loop8:
+	CMPQ         SI, BX
+	JGE          silu_done
+	VMOVUPS      (DX)(SI*4), Y3
+	VSUBPS       Y3, Y2, Y4
+	VMAXPS       exp_lo<>+0(SB), Y4, Y5
+	VMINPS       exp_hi<>+0(SB), Y5, Y5
+	VMULPS       exp_log2e<>+0(SB), Y5, Y6
+	VCVTPS2DQ    Y6, Y7
+	VCVTDQ2PS    Y7, Y6
+	VMOVAPS      Y5, Y5
+	VFNMADD231PS exp_c1<>+0(SB), Y6, Y5
+	VFNMADD231PS exp_c2<>+0(SB), Y6, Y5
+	VMOVUPS      exp_p0<>+0(SB), Y6
+	VFMADD213PS  exp_p1<>+0(SB), Y5, Y6
+	VFMADD213PS  exp_p2<>+0(SB), Y5, Y6
+	VFMADD213PS  exp_p3<>+0(SB), Y5, Y6
+	VFMADD213PS  exp_p4<>+0(SB), Y5, Y6
+	VFMADD213PS  exp_p5<>+0(SB), Y5, Y6
+	VMULPS       Y5, Y5, Y8
+	VFMADD213PS  Y5, Y8, Y6
+	VADDPS       Y0, Y6, Y6
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
+	VPADDD       Y1, Y5, Y5
+	VPADDD       Y1, Y7, Y7
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y7, Y6, Y6
+	VCMPPS       $0x03, Y4, Y4, Y5
+	VBLENDVPS    Y5, Y4, Y6, Y6
+	VADDPS       Y0, Y6, Y6
+	VDIVPS       Y6, Y0, Y4
+	VMOVUPS      Y4, (CX)(SI*4)
+	VMULPS       Y4, Y3, Y4
+	VMOVUPS      Y4, (AX)(SI*4)
+	ADDQ         $0x00000008, SI
+	JMP          silu_loop8
+
+silu_done:
+	VZEROUPPER
+	RET

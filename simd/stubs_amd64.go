@@ -72,3 +72,17 @@ func gemm6x16StoreAVX2(kc int, a []float32, b []float32, c []float32, ldc int)
 //
 //go:noescape
 func packA6AVX2(dst []float32, a []float32, lda int, kc8 int, alpha float32)
+
+// gatherRows16AVX2 copies 16 values per offset: dst[16p+l] = src[base+offs[p]+l]
+// for l < 16, in order of p, and returns the number of rows copied: it stops
+// at the first p whose row is not inside src. len(src) must be at least 16
+// and len(dst) at least 16*len(offs).
+//
+//go:noescape
+func gatherRows16AVX2(dst []float32, src []float32, offs []int32, base int) int
+
+// siluAVX2 sets s[i] = 1/(1+exp(-x[i])) and y[i] = x[i]*s[i] for the first
+// len(x)&^7 elements (y and s at least as long as x).
+//
+//go:noescape
+func siluAVX2(y []float32, s []float32, x []float32)

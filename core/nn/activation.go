@@ -20,16 +20,7 @@ func (a *SiLU) Forward(x []float32) []float32 {
 	s := grow(&a.s, len(x))
 	parallelFor((len(x)+siluChunk-1)/siluChunk, siluChunk*8, func(lo, hi int) {
 		lo, hi = lo*siluChunk, min(hi*siluChunk, len(x))
-		sc, xc, yc := s[lo:hi], x[lo:hi], y[lo:hi]
-		for i, v := range xc {
-			sc[i] = -v
-		}
-		simd.ExpSubSum(sc, 0) // sc = exp(-x)
-		for i, v := range xc {
-			sg := 1 / (1 + sc[i])
-			sc[i] = sg
-			yc[i] = v * sg
-		}
+		simd.SiLU(y[lo:hi], s[lo:hi], x[lo:hi])
 	})
 	return y
 }

@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cdp-project/cdp/simd"
+)
 
 // Concat writes the channel concatenation of a (N, Ca, HW) and b (N, Cb, HW)
 // into dst (N, Ca+Cb, HW) and returns dst (grown as needed).
@@ -39,10 +43,30 @@ func AddInto(dst, a, b []float32) []float32 {
 		panic(fmt.Sprintf("nn.AddInto: a has length %d, b %d", len(a), len(b)))
 	}
 	dst = grow(&dst, len(a))
-	for i, v := range a {
-		dst[i] = v + b[i]
-	}
+	const chunk = 4096
+	parallelFor((len(a)+chunk-1)/chunk, chunk, func(lo, hi int) {
+		lo, hi = lo*chunk, min(hi*chunk, len(a))
+		simd.Add(dst[lo:hi], a[lo:hi], b[lo:hi])
+	})
 	return dst
+}
+
+// AddChannels adds e[i*c+ch] to every pixel of channel ch of image i of x
+// (N, C, H*W) in place: a per-image, per-channel bias such as a timestep
+// embedding.
+func AddChannels(x, e []float32, n, c, hw int) {
+	if len(x) != n*c*hw || len(e) != n*c {
+		panic(fmt.Sprintf("nn.AddChannels: x has length %d, e %d, want (N=%d, C=%d, HW=%d)", len(x), len(e), n, c, hw))
+	}
+	parallelFor(n*c, hw, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := e[i]
+			row := x[i*hw : (i+1)*hw]
+			for j := range row {
+				row[j] += v
+			}
+		}
+	})
 }
 
 // Accumulate adds x into dst element-wise (summing gradients that reach one

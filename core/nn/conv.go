@@ -29,6 +29,10 @@ type Conv2d struct {
 	n, h, w, ho, wo int
 	y, dx, col, tmp []float32
 	dcol, dyT, dwT  []float32
+	wflip           []float32 // flipped kernel for the stride-1 input gradient
+	xpad            []float32 // zero-bordered x of a stride-1 Forward, kept for dW
+	dypad           []float32 // zero-bordered dy of a stride-1 input gradient
+	taps            []int32   // panel offsets of the kernel taps in xpad
 }
 
 // NewConv2d defines name.weight (out, in, k, k) and name.bias (out) in p and
@@ -57,6 +61,11 @@ func (c *Conv2d) chunk(n, hw int) int {
 	nc := (convChunkCols + hw - 1) / hw
 	return max(1, min(nc, n))
 }
+
+// narrow says that the weight gradient is taken as dW rather than dW^T:
+// with fewer than 8 output channels the (In*K*K, Out) orientation would fill
+// the micro-kernel's 16 columns mostly with padding.
+func (c *Conv2d) narrow() bool { return c.Out < 8 }
 
 func (c *Conv2d) direct() bool { return c.K == 1 && c.Stride == 1 && c.Pad == 0 }
 
@@ -227,54 +236,17 @@ func (c *Conv2d) Forward(x []float32, n, h, w int) (y []float32, ho, wo int) {
 		panic(fmt.Sprintf("nn.Conv2d: input %dx%d too small for kernel %d pad %d", h, w, c.K, c.Pad))
 	}
 	c.x, c.n, c.h, c.w, c.ho, c.wo = x, n, h, w, ho, wo
-	ohw, ckk := ho*wo, c.In*c.K*c.K
+	ohw := ho * wo
 	y = grow(&c.y, n*c.Out*ohw)
 	wt := c.P.Data(c.Weight)
 	var bias []float32
 	if c.Bias.Size > 0 {
 		bias = c.P.Data(c.Bias)
 	}
-	nc := c.chunk(n, ohw)
-	for i0 := 0; i0 < n; i0 += nc {
-		m := min(nc, n-i0)
-		cols := m * ohw
-		var b []float32
-		if c.direct() && m == 1 {
-			b = x[i0*ckk*ohw : (i0+1)*ckk*ohw]
-		} else {
-			b = grow(&c.col, ckk*cols)
-			c.im2col(b, x, i0, m)
-		}
-		if m == 1 {
-			yi := y[i0*c.Out*ohw : (i0+1)*c.Out*ohw]
-			beta := float32(0)
-			if bias != nil {
-				for co := 0; co < c.Out; co++ {
-					fill(yi[co*ohw:(co+1)*ohw], bias[co])
-				}
-				beta = 1
-			}
-			simd.Sgemm(false, false, c.Out, ohw, ckk, 1, wt, ckk, b, ohw, beta, yi, ohw)
-			continue
-		}
-		t := grow(&c.tmp, c.Out*cols)
-		simd.Sgemm(false, false, c.Out, cols, ckk, 1, wt, ckk, b, cols, 0, t, cols)
-		parallelFor(m*c.Out, ohw, func(lo, hi int) {
-			for it := lo; it < hi; it++ {
-				img, co := it/c.Out, it%c.Out
-				dst := y[((i0+img)*c.Out+co)*ohw : ((i0+img)*c.Out+co+1)*ohw]
-				src := t[co*cols+img*ohw : co*cols+(img+1)*ohw]
-				if bias == nil {
-					copy(dst, src)
-					continue
-				}
-				bv := bias[co]
-				for j, v := range src {
-					dst[j] = v + bv
-				}
-			}
-		})
-	}
+	// Y (Out, N*Ho*Wo) = W (Out, In*K*K) col + bias, one product over the
+	// whole batch; col is packed panel by panel straight from x.
+	g := convGeom{c: c.In, h: h, w: w, ho: ho, wo: wo, k: c.K, s: c.Stride, pad: c.Pad}
+	c.product(y, wt, x, bias, c.Out, n, g, &c.xpad)
 	return y, ho, wo
 }
 
@@ -292,23 +264,23 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 	}
 	wt := c.P.Data(c.Weight)
 	var dx []float32
-	if needX {
+	// Stride 1: dx is the convolution of dy with the flipped, transposed
+	// kernel and padding K-1-Pad, computed like Forward (no col2im).
+	flipX := needX && c.Stride == 1 && c.Pad <= c.K-1
+	if needX && !flipX {
 		dx = grow(&c.dx, n*c.In*c.h*c.w)
 		if !c.direct() || c.chunk(n, ohw) > 1 {
 			clear(dx)
 		}
 	}
+	oldX := needX && !flipX
 	if needW && c.Bias.Size > 0 {
 		db := c.P.Grad(c.Bias)
 		parallelFor(c.Out, n*ohw, func(lo, hi int) {
 			for co := lo; co < hi; co++ {
 				var s float64
 				for img := 0; img < n; img++ {
-					var si float32
-					for _, v := range dy[(img*c.Out+co)*ohw : (img*c.Out+co+1)*ohw] {
-						si += v
-					}
-					s += float64(si)
+					s += sum32(dy[(img*c.Out+co)*ohw : (img*c.Out+co+1)*ohw])
 				}
 				db[co] += float32(s)
 			}
@@ -319,8 +291,22 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 		dwT = grow(&c.dwT, ckk*c.Out)
 		clear(dwT)
 	}
+	// Stride 1: dW^T (In*K*K, Out) = col dy^T as one packed product over
+	// the batch, col read from the padded x of Forward.
+	packedW := needW && c.Stride == 1 && !c.narrow()
+	oldW := needW && !packedW
+	if packedW {
+		hp, wp := c.h+2*c.Pad, c.w+2*c.Pad
+		xp := c.x
+		if c.Pad > 0 {
+			xp = c.xpad[:n*c.In*hp*wp]
+		}
+		tab := convTaps(&c.taps, c.In, c.K, hp, wp)
+		simd.SgemmPacked(ckk, c.Out, n*ohw, tapPacker(xp, tab, c.In, hp, wp, c.ho, c.wo), chanPacker(dy, c.Out, ohw), nil, 0,
+			simd.GroupedC{C: dwT, Ldc: c.Out, Group: c.Out})
+	}
 	nc := c.chunk(n, ohw)
-	for i0 := 0; i0 < n; i0 += nc {
+	for i0 := 0; i0 < n && (oldW || oldX); i0 += nc {
 		m := min(nc, n-i0)
 		cols := m * ohw
 		// dyT: (Out, m*Ho*Wo).
@@ -336,7 +322,7 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 				}
 			})
 		}
-		if needW {
+		if oldW {
 			var b []float32
 			if c.direct() && m == 1 {
 				b = c.x[i0*ckk*ohw : (i0+1)*ckk*ohw]
@@ -346,9 +332,16 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 			}
 			// dW^T (In*K*K, Out) += col dyT^T: the long side of the
 			// product (In*K*K) goes where sgemm wants it, across rows.
-			simd.Sgemm(false, true, ckk, c.Out, cols, 1, b, cols, dyT, cols, 1, dwT, c.Out)
+			if c.narrow() {
+				// Few output channels (a last layer): dW (Out, In*K*K)
+				// += dyT col^T instead, so that the narrow side is not a
+				// mostly empty 16-column panel.
+				simd.Sgemm(false, true, c.Out, ckk, cols, 1, dyT, cols, b, cols, 1, dwT, ckk)
+			} else {
+				simd.Sgemm(false, true, ckk, c.Out, cols, 1, b, cols, dyT, cols, 1, dwT, c.Out)
+			}
 		}
-		if needX {
+		if oldX {
 			if c.direct() && m == 1 {
 				simd.Sgemm(true, false, ckk, cols, c.Out, 1, wt, ckk, dyT, cols, 0, dx[i0*ckk*ohw:(i0+1)*ckk*ohw], cols)
 				continue
@@ -358,8 +351,17 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 			c.col2im(dx, dcol, i0, m)
 		}
 	}
+	if flipX {
+		dx = c.flipBackward(dy, wt)
+	}
 	if needW {
 		dw := c.P.Grad(c.Weight)
+		if c.narrow() {
+			for r, v := range dwT {
+				dw[r] += v
+			}
+			return dx
+		}
 		parallelFor(c.Out, ckk, func(lo, hi int) {
 			for co := lo; co < hi; co++ {
 				row := dw[co*ckk : (co+1)*ckk]
@@ -370,4 +372,53 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 		})
 	}
 	return dx
+}
+
+// flipBackward returns dx for a stride-1 convolution: the convolution of dy
+// (N, Out, Ho, Wo) with the kernel flipped in space and transposed in
+// channels, Wf[ci][co][ky][kx] = W[co][ci][K-1-ky][K-1-kx], and padding
+// K-1-Pad.
+func (c *Conv2d) flipBackward(dy, wt []float32) []float32 {
+	k, kk := c.K, c.K*c.K
+	okk := c.Out * kk
+	wf := grow(&c.wflip, c.In*okk)
+	for co := 0; co < c.Out; co++ {
+		for ci := 0; ci < c.In; ci++ {
+			src := wt[(co*c.In+ci)*kk : (co*c.In+ci+1)*kk]
+			dst := wf[ci*okk+co*kk : ci*okk+(co+1)*kk]
+			for t := range src {
+				ky, kx := t/k, t%k
+				dst[(k-1-ky)*k+k-1-kx] = src[t]
+			}
+		}
+	}
+	hw := c.h * c.w
+	dx := grow(&c.dx, c.n*c.In*hw)
+	g := convGeom{c: c.Out, h: c.ho, w: c.wo, ho: c.h, wo: c.w, k: k, s: 1, pad: k - 1 - c.Pad}
+	c.product(dx, wf, dy, nil, c.In, c.n, g, &c.dypad)
+	return dx
+}
+
+// product computes out (N, m, Ho, Wo) = wmat (m, C*K*K) col(in) + bias for
+// the convolution g of in (N, C, H, W), as one SgemmPacked over the batch.
+// Stride 1 with padding copies in once into a zero-bordered buffer so that
+// the panels are straight copies; other strides read in directly.
+func (c *Conv2d) product(out, wmat, in, bias []float32, m, n int, g convGeom, padBuf *[]float32) {
+	ckk := g.c * g.k * g.k
+	ohw := g.ho * g.wo
+	var pack simd.Packer
+	switch {
+	case g.s == 1:
+		src := in
+		hp, wp := g.h+2*g.pad, g.w+2*g.pad
+		if g.pad > 0 {
+			src = grow(padBuf, n*g.c*hp*wp)
+			padPlanes(src, in, n*g.c, g.h, g.w, g.pad)
+		}
+		pack = paddedPacker(src, convTaps(&c.taps, g.c, g.k, hp, wp), g.c, hp, wp, g.ho, g.wo)
+	default:
+		pack = colPacker(in, g)
+	}
+	simd.SgemmPacked(m, n*ohw, ckk, simd.RowMajorPacker(wmat, ckk), pack, bias, 0,
+		simd.GroupedC{C: out, Ldc: ohw, Group: ohw, GroupStride: m * ohw})
 }

@@ -3,7 +3,30 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/cdp-project/cdp/simd"
 )
+
+// ones is a row of ones: sum32 takes sums as dot products with it.
+var ones = func() []float32 {
+	o := make([]float32, 4096)
+	for i := range o {
+		o[i] = 1
+	}
+	return o
+}()
+
+// sum32 returns the sum of x, taken in float32 by the simd dot kernel over
+// blocks of up to 4096 values and added up in float64.
+func sum32(x []float32) float64 {
+	var s float64
+	for len(x) > 0 {
+		k := min(len(x), len(ones))
+		s += float64(simd.Dot(x[:k], ones[:k]))
+		x = x[k:]
+	}
+	return s
+}
 
 // GroupNorm normalises (N, C, H, W) over groups of C/Groups channels and all
 // pixels, then applies a per-channel affine map, as torch.nn.GroupNorm.
@@ -48,28 +71,34 @@ func (g *GroupNorm) Forward(x []float32, n, h, w int) []float32 {
 	parallelFor(n*g.Groups, 4*size, func(lo, hi int) {
 		for it := lo; it < hi; it++ {
 			seg := x[it*size : (it+1)*size]
+			xh := xhat[it*size : (it+1)*size]
+			// Two passes as in float64, but vectorised: the sums run in
+			// float32 per channel (simd kernels, at most a few thousand
+			// terms) and add up in float64.
 			var s float64
-			for _, v := range seg {
-				s += float64(v)
+			for ci := 0; ci < cg; ci++ {
+				s += sum32(seg[ci*hw : (ci+1)*hw])
 			}
-			mean := s / float64(size)
+			m := float32(s / float64(size))
 			var ss float64
-			for _, v := range seg {
-				d := float64(v) - mean
-				ss += d * d
+			for ci := 0; ci < cg; ci++ {
+				xs, d := seg[ci*hw:(ci+1)*hw], xh[ci*hw:(ci+1)*hw]
+				for j, v := range xs {
+					d[j] = v - m
+				}
+				ss += float64(simd.SumSquares(d))
 			}
 			r := float32(1 / math.Sqrt(ss/float64(size)+float64(g.Eps)))
 			rstd[it] = r
-			m := float32(mean)
 			c0 := (it % g.Groups) * cg
 			for ci := 0; ci < cg; ci++ {
 				ga, be := gamma[c0+ci], beta[c0+ci]
-				xs := seg[ci*hw : (ci+1)*hw]
-				xh := xhat[it*size+ci*hw : it*size+(ci+1)*hw]
+				d := xh[ci*hw : (ci+1)*hw]
 				ys := y[it*size+ci*hw : it*size+(ci+1)*hw]
-				for j, v := range xs {
-					t := (v - m) * r
-					xh[j] = t
+				ys = ys[:len(d)]
+				for j, v := range d {
+					t := v * r
+					d[j] = t
 					ys[j] = t*ga + be
 				}
 			}
@@ -98,12 +127,8 @@ func (g *GroupNorm) Backward(dy []float32) []float32 {
 				ga := gamma[c0+ci]
 				ds := dy[it*size+ci*hw : it*size+(ci+1)*hw]
 				xh := g.xhat[it*size+ci*hw : it*size+(ci+1)*hw]
-				var a, b, cdx, cd float64
-				for j, d := range ds {
-					a += float64(d)
-					b += float64(d * xh[j])
-				}
-				cd, cdx = a*float64(ga), b*float64(ga)
+				a, b := sum32(ds), float64(simd.Dot(ds, xh))
+				cd, cdx := a*float64(ga), b*float64(ga)
 				sd += cd
 				sdx += cdx
 				nc := it/g.Groups*g.C + c0 + ci
@@ -281,4 +306,18 @@ func (b *BatchNorm) Backward(dy []float32) []float32 {
 		}
 	})
 	return dx
+}
+
+// SumRows sets dst[i] to the sum of row i of x, a (len(dst), cols) matrix;
+// each sum is taken by the simd dot kernel in blocks (as sum32) and rounded
+// to float32, independently of the thread count.
+func SumRows(dst, x []float32, cols int) {
+	if len(x) != len(dst)*cols {
+		panic(fmt.Sprintf("nn.SumRows: x has length %d, want %d rows of %d", len(x), len(dst), cols))
+	}
+	parallelFor(len(dst), cols, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst[i] = float32(sum32(x[i*cols : (i+1)*cols]))
+		}
+	})
 }

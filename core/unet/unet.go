@@ -47,15 +47,7 @@ func (b *resBlock) forward(x, embS []float32, n, h, w int) []float32 {
 	a := b.act1.Forward(b.norm1.Forward(x, n, h, w))
 	h1, _, _ := b.conv1.Forward(a, n, h, w)
 	e := b.emb.Forward(embS, n) // (N, cout)
-	for i := 0; i < n; i++ {
-		for c := 0; c < b.cout; c++ {
-			v := e[i*b.cout+c]
-			row := h1[(i*b.cout+c)*hw : (i*b.cout+c+1)*hw]
-			for j := range row {
-				row[j] += v
-			}
-		}
-	}
+	nn.AddChannels(h1, e, n, b.cout, hw)
 	a2 := b.act2.Forward(b.norm2.Forward(h1, n, h, w))
 	h2, _, _ := b.conv2.Forward(a2, n, h, w)
 	s := x
@@ -77,13 +69,7 @@ func (b *resBlock) backward(dout, dembS []float32) []float32 {
 	}
 	dh1 := b.norm2.Backward(b.act2.Backward(b.conv2.Backward(dout)))
 	de := growTo(&b.dembSumS, n*b.cout)
-	for i := 0; i < n*b.cout; i++ {
-		var s float32
-		for _, v := range dh1[i*hw : (i+1)*hw] {
-			s += v
-		}
-		de[i] = s
-	}
+	nn.SumRows(de, dh1, hw)
 	nn.Accumulate(dembS, b.emb.Backward(de))
 	dx1 := b.norm1.Backward(b.act1.Backward(b.conv1.Backward(dh1)))
 	ds := dout

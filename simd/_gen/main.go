@@ -32,6 +32,8 @@ func main() {
 	gemm6x16("gemm6x16AVX2", false)
 	gemm6x16("gemm6x16StoreAVX2", true)
 	packA6()
+	gatherRows16()
+	silu()
 	Generate()
 }
 
@@ -317,10 +319,6 @@ func expSubSum() {
 	shift := bcast("shift")
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	lo, hi := expConst["lo"], expConst["hi"]
-	log2e := expConst["log2e"]
-	c1, c2 := expConst["c1"], expConst["c2"]
-	p := []Op{expConst["p0"], expConst["p1"], expConst["p2"], expConst["p3"], expConst["p4"], expConst["p5"]}
 	one := constant(1)
 	bias := YMM()
 	{
@@ -333,42 +331,92 @@ func expSubSum() {
 	sum := YMM()
 	VXORPS(sum, sum, sum)
 	loopsUnroll("exp", n, 1, func(u int, idx GPVirtual) {
-		t, tc, kf, r, poly, r2, q := YMM(), YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
+		t := YMM()
 		VMOVUPS(at(x, idx, 0), t)
 		VSUBPS(shift, t, t)
-		VMAXPS(lo, t, tc)
-		VMINPS(hi, tc, tc)
-		ki := YMM()
-		VMULPS(log2e, tc, kf)
-		VCVTPS2DQ(kf, ki) // round to nearest
-		VCVTDQ2PS(ki, kf)
-		VMOVAPS(tc, r)
-		VFNMADD231PS(c1, kf, r) // r -= k*c1
-		VFNMADD231PS(c2, kf, r) // r -= k*c2
-		VMOVUPS(p[0], poly)
-		for _, c := range p[1:] {
-			VFMADD213PS(c, r, poly) // poly = poly*r + c
-		}
-		VMULPS(r, r, r2)
-		VFMADD213PS(r, r2, poly) // poly = poly*r^2 + r
-		VADDPS(one, poly, poly)
-		// 2^k = 2^k1 * 2^k2, k1 = k>>1, k2 = k-k1.
-		k1, k2 := YMM(), YMM()
-		VPSRAD(U8(1), ki, k1)
-		VPSUBD(k1, ki, k2)
-		VPADDD(bias, k1, k1)
-		VPADDD(bias, k2, k2)
-		VPSLLD(U8(23), k1, k1)
-		VPSLLD(U8(23), k2, k2)
-		VMULPS(k1, poly, poly)
-		VMULPS(k2, poly, poly)
-		VCMPPS(U8(3), t, t, q) // NaN lanes keep t
-		VBLENDVPS(q, t, poly, poly)
+		poly := expVec(t, one, bias)
 		VMOVUPS(poly, at(x, idx, 0))
 		VADDPS(poly, sum, sum)
 	})
 	s := hsum(sum)
 	Store(s, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// expVec returns exp(t) lane by lane (see expSubSum); one holds 1.0 and bias
+// the exponent bias 127 in every lane.
+func expVec(t, one, bias VecVirtual) VecVirtual {
+	lo, hi := expConst["lo"], expConst["hi"]
+	log2e := expConst["log2e"]
+	c1, c2 := expConst["c1"], expConst["c2"]
+	p := []Op{expConst["p0"], expConst["p1"], expConst["p2"], expConst["p3"], expConst["p4"], expConst["p5"]}
+	tc, kf, r, poly, r2, q := YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
+	VMAXPS(lo, t, tc)
+	VMINPS(hi, tc, tc)
+	ki := YMM()
+	VMULPS(log2e, tc, kf)
+	VCVTPS2DQ(kf, ki) // round to nearest
+	VCVTDQ2PS(ki, kf)
+	VMOVAPS(tc, r)
+	VFNMADD231PS(c1, kf, r) // r -= k*c1
+	VFNMADD231PS(c2, kf, r) // r -= k*c2
+	VMOVUPS(p[0], poly)
+	for _, c := range p[1:] {
+		VFMADD213PS(c, r, poly) // poly = poly*r + c
+	}
+	VMULPS(r, r, r2)
+	VFMADD213PS(r, r2, poly) // poly = poly*r^2 + r
+	VADDPS(one, poly, poly)
+	// 2^k = 2^k1 * 2^k2, k1 = k>>1, k2 = k-k1.
+	k1, k2 := YMM(), YMM()
+	VPSRAD(U8(1), ki, k1)
+	VPSUBD(k1, ki, k2)
+	VPADDD(bias, k1, k1)
+	VPADDD(bias, k2, k2)
+	VPSLLD(U8(23), k1, k1)
+	VPSLLD(U8(23), k2, k2)
+	VMULPS(k1, poly, poly)
+	VMULPS(k2, poly, poly)
+	VCMPPS(U8(3), t, t, q) // NaN lanes keep t
+	VBLENDVPS(q, t, poly, poly)
+	return poly
+}
+
+// silu: s = 1/(1+exp(-x)) with expVec and an IEEE division, y = x*s; the
+// same operations as the generic loop over expSubSum, so the same bits.
+func silu() {
+	TEXT("siluAVX2", NOSPLIT, "func(y, s, x []float32)")
+	Pragma("noescape")
+	Doc("siluAVX2 sets s[i] = 1/(1+exp(-x[i])) and y[i] = x[i]*s[i] for the first",
+		"len(x)&^7 elements (y and s at least as long as x).")
+	y := Load(Param("y").Base(), GP64())
+	sp := Load(Param("s").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	one := constant(1)
+	bias := YMM()
+	{
+		r := GP32()
+		MOVL(U32(127), r)
+		xr := XMM()
+		VMOVD(r, xr)
+		VPBROADCASTD(xr, bias)
+	}
+	zero := YMM()
+	VXORPS(zero, zero, zero)
+	loopsUnroll("silu", n, 1, func(u int, idx GPVirtual) {
+		v, t := YMM(), YMM()
+		VMOVUPS(at(x, idx, 0), v)
+		VSUBPS(v, zero, t) // t = 0 - x = -x (also for x = 0: +0, exp 1)
+		e := expVec(t, one, bias)
+		VADDPS(one, e, e)
+		sg := YMM()
+		VDIVPS(e, one, sg) // 1/(1+e)
+		VMOVUPS(sg, at(sp, idx, 0))
+		VMULPS(sg, v, sg)
+		VMOVUPS(sg, at(y, idx, 0))
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -539,5 +587,44 @@ func packA6() {
 	JMP(LabelRef("packa_loop"))
 	Label("packa_done")
 	VZEROUPPER()
+	RET()
+}
+
+func gatherRows16() {
+	TEXT("gatherRows16AVX2", NOSPLIT, "func(dst, src []float32, offs []int32, base int) int")
+	Pragma("noescape")
+	Doc("gatherRows16AVX2 copies 16 values per offset: dst[16p+l] = src[base+offs[p]+l]",
+		"for l < 16, in order of p, and returns the number of rows copied: it stops",
+		"at the first p whose row is not inside src. len(src) must be at least 16",
+		"and len(dst) at least 16*len(offs).")
+	dst := Load(Param("dst").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	lim := Load(Param("src").Len(), GP64())
+	SUBQ(U8(16), lim)
+	offs := Load(Param("offs").Base(), GP64())
+	n := Load(Param("offs").Len(), GP64())
+	base := Load(Param("base"), GP64())
+	p := GP64()
+	XORQ(p, p)
+	Label("gather_loop")
+	CMPQ(p, n)
+	JGE(LabelRef("gather_done"))
+	idx := GP64()
+	MOVLQSX(Mem{Base: offs, Index: p, Scale: 4}, idx)
+	ADDQ(base, idx)
+	// Unsigned: a negative index is out of range too.
+	CMPQ(idx, lim)
+	JA(LabelRef("gather_done"))
+	y0, y1 := YMM(), YMM()
+	VMOVUPS(Mem{Base: src, Index: idx, Scale: 4}, y0)
+	VMOVUPS(Mem{Base: src, Index: idx, Scale: 4, Disp: 32}, y1)
+	VMOVUPS(y0, Mem{Base: dst})
+	VMOVUPS(y1, Mem{Base: dst, Disp: 32})
+	ADDQ(U32(64), dst)
+	INCQ(p)
+	JMP(LabelRef("gather_loop"))
+	Label("gather_done")
+	VZEROUPPER()
+	Store(p, ReturnIndex(0))
 	RET()
 }
