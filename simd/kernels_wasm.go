@@ -44,7 +44,7 @@ var (
 		sumSquares:        sumSquaresWasm,
 		max:               maxWasm,
 		expSubSum:         expSubSumWasm,
-		gemm:              gemmKernel{mr: 4, nr: 8, micro: microWasm4x8},
+		gemm:              gemmKernel{mr: 4, nr: 8, micro: microWasm4x8, block: gemmBlockWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
 	}
 	wasmSIMD128 = kernelSet{
 		name:              "wasm-simd128",
@@ -59,7 +59,7 @@ var (
 		sumSquares:        sumSquaresWasm,
 		max:               maxWasm,
 		expSubSum:         expSubSumWasm,
-		gemm:              gemmKernel{mr: 4, nr: 8, micro: microWasm4x8},
+		gemm:              gemmKernel{mr: 4, nr: 8, micro: microWasm4x8, block: gemmBlockWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
 	}
 )
 
@@ -250,8 +250,7 @@ func microWasm4x8(kc int, a, b, c []float32, ldc int) {
 // loops of the packed driver (column panels outer, row panels inner): a holds
 // m/4 packed A panels of 4*kc floats, b holds n/8 packed B panels of 8*kc
 // floats. It computes exactly what microWasm4x8 tile by tile does, with one
-// call into the kernels instead of one per tile. The driver in sgemm.go does
-// not use it yet (see the report of issue 7).
+// call into the kernels instead of one per tile (gemmKernel.block).
 func gemmBlockWasm(kc int, a, b, c []float32, ldc, m, n int) {
 	if kc <= 0 || m <= 0 || n <= 0 {
 		return
@@ -267,8 +266,7 @@ func gemmBlockWasm(kc int, a, b, c []float32, ldc, m, n int) {
 
 // packPanelAWasm packs one full 4-row panel of alpha*op(A) as packA in
 // sgemm.go does: dst[4p+i] = alpha*op(A)[i][p], p < kc, where op(A)[i][p] is
-// a[i*lda+p], or a[p*lda+i] if trans. Like gemmBlockWasm it awaits the
-// driver's hook.
+// a[i*lda+p], or a[p*lda+i] if trans (gemmKernel.packPanelA).
 func packPanelAWasm(dst, a []float32, lda, kc int, trans bool, alpha float32) {
 	if kc <= 0 {
 		return
@@ -291,7 +289,7 @@ func packPanelAWasm(dst, a []float32, lda, kc int, trans bool, alpha float32) {
 
 // packPanelBWasm packs one full 8-column panel of op(B) as packB in sgemm.go
 // does: dst[8p+j] = op(B)[p][j], p < kc, where op(B)[p][j] is b[p*ldb+j], or
-// b[j*ldb+p] if trans.
+// b[j*ldb+p] if trans (gemmKernel.packPanelB).
 func packPanelBWasm(dst, b []float32, ldb, kc int, trans bool) {
 	if kc <= 0 {
 		return

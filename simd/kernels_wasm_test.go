@@ -3,6 +3,7 @@
 package simd
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -393,5 +394,30 @@ func TestWasmPack(t *testing.T) {
 			}()
 			bad()
 		}()
+	}
+}
+
+// BenchmarkWasmSgemmDriver compares, in one run, the packed driver with the
+// wasm set's block and panel-packing hooks (driver=hooks), the same driver
+// calling the micro-kernel tile by tile and packing in Go (driver=tiles), and
+// the generic kernel (driver=generic).
+func BenchmarkWasmSgemmDriver(b *testing.B) {
+	k := loadedWasmSet(b)
+	tiles := k.gemm
+	tiles.block, tiles.packPanelA, tiles.packPanelB = nil, nil, nil
+	for _, n := range []int{256, 512} {
+		r := rand.New(rand.NewPCG(1, 2))
+		x, y, c := simdtest.Rand(r, n*n), simdtest.Rand(r, n*n), make([]float32, n*n)
+		for _, v := range []struct {
+			name string
+			g    gemmKernel
+		}{{"hooks", k.gemm}, {"tiles", tiles}, {"generic", generic.gemm}} {
+			b.Run(fmt.Sprintf("shape=%dx%dx%d/driver=%s/impl=%s", n, n, n, v.name, k.name), func(b *testing.B) {
+				for b.Loop() {
+					sgemm(v.g, false, false, n, n, n, 1, x, n, y, n, 0, c, n)
+				}
+				b.ReportMetric(2*float64(n*n*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }

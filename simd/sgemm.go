@@ -33,6 +33,18 @@ type gemmKernel struct {
 	micro      func(kc int, a, b, c []float32, ldc int)
 	microStore func(kc int, a, b, c []float32, ldc int)
 	pack6      func(dst, a []float32, lda, kc8 int, alpha float32)
+
+	// Optional hooks for kernel sets whose every call costs tens of
+	// nanoseconds and whose Go code is slow (the wasm sets). block runs micro
+	// over every tile of an m x n block of full tiles (m a multiple of mr, n
+	// of nr; A panels mr*kc apart, B panels nr*kc apart), column panels outer
+	// and row panels inner, as the driver does. packPanelA and packPanelB pack
+	// one full mr-row panel of alpha*op(A) and one full nr-column panel of
+	// op(B) exactly as packA and packB do (a and b start at the panel's first
+	// element of op(A) and op(B)).
+	block      func(kc int, a, b, c []float32, ldc, m, n int)
+	packPanelA func(dst, a []float32, lda, kc int, trans bool, alpha float32)
+	packPanelB func(dst, b []float32, ldb, kc int, trans bool)
 }
 
 var gemmGeneric = gemmKernel{mr: 4, nr: 4, micro: microGeneric4x4}
@@ -219,7 +231,7 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 			packWorkers := min(nthreads, nPanels)
 			parallel(packWorkers, func(w int) {
 				p0, p1 := nPanels*w/packWorkers, nPanels*(w+1)/packWorkers
-				packB((*bufB)[p0*nr*kc:], transB, b, ldb, pc, jc+p0*nr, kc, min(nc-p0*nr, (p1-p0)*nr), nr)
+				packB((*bufB)[p0*nr*kc:], transB, b, ldb, pc, jc+p0*nr, kc, min(nc-p0*nr, (p1-p0)*nr), nr, k.packPanelB)
 			})
 			// Tasks: (row block, column range of panels).
 			nTasks := mBlocks * split
@@ -229,11 +241,22 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 				mcur := min(mc, m-ic)
 				j0 := nPanels * s / split * nr
 				j1 := min(nPanels*(s+1)/split*nr, nc)
-				packA(bufA, transA, a, lda, ic, pc, mcur, kc, mr, alpha, k.pack6)
+				packA(bufA, transA, a, lda, ic, pc, mcur, kc, mr, alpha, k.pack6, k.packPanelA)
+				// With a block kernel, one call does every full tile.
+				block := k.block != nil && !(storeFirst && pc == 0)
+				mFull := mcur / mr * mr
+				jFull := min(j1, nc/nr*nr) // the full column panels end here
+				if block && mFull > 0 && jFull > j0 {
+					k.block(kc, bufA, (*bufB)[j0*kc:], c[ic*ldc+jc+j0:], ldc, mFull, jFull-j0)
+				}
 				for jr := j0; jr < j1; jr += nr {
 					ncur := min(nr, nc-jr)
 					bp := (*bufB)[jr*kc : jr*kc+nr*kc]
-					for ir := 0; ir < mcur; ir += mr {
+					ir := 0
+					if block && jr < jFull {
+						ir = mFull
+					}
+					for ; ir < mcur; ir += mr {
 						mcr := min(mr, mcur-ir)
 						off := (ic+ir)*ldc + jc + jr
 						ap := bufA[ir*kc : ir*kc+mr*kc]
@@ -288,11 +311,15 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
 // packA copies alpha*op(A)[ic:ic+mcur, pc:pc+kc] into mr-row panels: panel r
 // holds, for each p, the mr values of rows ic+r*mr.. (zero-padded).
-func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mcur, kc, mr int, alpha float32, pack6 func(dst, a []float32, lda, kc8 int, alpha float32)) {
+func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mcur, kc, mr int, alpha float32, pack6 func(dst, a []float32, lda, kc8 int, alpha float32), packPanel func(dst, a []float32, lda, kc int, trans bool, alpha float32)) {
 	for ir := 0; ir < mcur; ir += mr {
 		panel := dst[ir*kc : ir*kc+mr*kc]
 		rows := min(mr, mcur-ir)
 		switch {
+		case packPanel != nil && rows == mr && trans:
+			packPanel(panel, a[pc*lda+ic+ir:], lda, kc, true, alpha)
+		case packPanel != nil && rows == mr:
+			packPanel(panel, a[(ic+ir)*lda+pc:], lda, kc, false, alpha)
 		case trans && rows == 6 && mr == 6:
 			// op(A) columns are rows of A: 6 contiguous values per p.
 			for p := 0; p < kc; p++ {
@@ -357,7 +384,7 @@ func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mcur, kc, mr int
 
 // packB copies op(B)[pc:pc+kc, jc:jc+nc] into nr-column panels: panel s
 // holds, for each p, the nr values of columns jc+s*nr.. (zero-padded).
-func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) {
+func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int, packPanel func(dst, b []float32, ldb, kc int, trans bool)) {
 	if !trans && nr == 16 && nc >= 16 {
 		// Row by row of B (contiguous reads), 16 values into each full panel.
 		full := nc / 16 * 16
@@ -379,6 +406,10 @@ func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) 
 		panel := dst[jr*kc : jr*kc+nr*kc]
 		cols := min(nr, nc-jr)
 		switch {
+		case packPanel != nil && cols == nr && trans:
+			packPanel(panel, b[(jc+jr)*ldb+pc:], ldb, kc, true)
+		case packPanel != nil && cols == nr:
+			packPanel(panel, b[pc*ldb+jc+jr:], ldb, kc, false)
 		case !trans:
 			for p := 0; p < kc; p++ {
 				out := panel[p*nr : p*nr+nr]
