@@ -68,7 +68,7 @@ cmd_test() {
 	cmd_check
 	say "go test ./... (native, $(go env GOARCH))"
 	go test -count=1 ./...
-	say "go test -tags purego ./simd/... ./core/... ./sim/..."
+	say "go test -tags purego ./simd/... ./sim/..."
 	go test -count=1 -tags purego ./simd/... ./sim/...
 	say "simd on a CPU without AVX2 (qemu-x86_64-static -cpu Nehalem)"
 	go test -count=1 -exec 'qemu-x86_64-static -cpu Nehalem' ./simd/
