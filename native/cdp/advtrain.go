@@ -62,16 +62,12 @@ func runAdvTrain(e *env, args []string) error {
 	if synth == nil && fs.Changed("synthetic-fraction") && c.SynthFrac > 0 {
 		return usagef("--synthetic-fraction needs --synthetic FILE")
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	statePath, st, err := runState(*out, "state.ckpt", *resume)
+	if err != nil {
 		return err
 	}
-	statePath := filepath.Join(*out, "state.ckpt")
 	var tr *classify.Trainer
-	if *resume {
-		st, err := readCheckpoint(statePath)
-		if err != nil {
-			return err
-		}
+	if st != nil {
 		epochs := 0
 		if fs.Changed("epochs") {
 			epochs = c.Epochs
@@ -81,9 +77,6 @@ func runAdvTrain(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stderr, "resuming %s after epoch %d of %d\n", statePath, tr.Epoch, tr.Cfg.Epochs)
 	} else {
-		if _, err := os.Stat(statePath); err == nil {
-			return fmt.Errorf("%s already exists: pass --resume to continue that run, or choose another --out", statePath)
-		}
 		cfg, err := classify.Preset(*model, real.H)
 		if err != nil {
 			return &usageError{msg: err.Error()}

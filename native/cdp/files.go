@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/cdp-project/cdp/core/ckpt"
@@ -32,6 +33,24 @@ func readCheckpoint(path string) (*ckpt.Checkpoint, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+// runState prepares --out for a resumable job whose state lives in
+// out/name: with resume it reads that state; without, it refuses to replace
+// one, so that an earlier run is never lost by accident.
+func runState(out, name string, resume bool) (path string, state *ckpt.Checkpoint, err error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", nil, fmt.Errorf("--out: %w", err)
+	}
+	path = filepath.Join(out, name)
+	if resume {
+		state, err = readCheckpoint(path)
+		return path, state, err
+	}
+	if _, err := os.Stat(path); err == nil {
+		return "", nil, fmt.Errorf("%s already exists: pass --resume to continue that run, or choose another --out", path)
+	}
+	return path, nil, nil
 }
 
 // writeCheckpoint replaces path atomically: a crash leaves the old file.

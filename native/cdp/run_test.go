@@ -142,3 +142,20 @@ func TestCommandErrors(t *testing.T) {
 		t.Errorf("synthetic npz of the wrong shape: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestTrainRefusesToReplaceAndResumes checks that a second cdp train into the
+// same --out is refused, and that --resume continues to a longer run.
+func TestTrainRefusesToReplaceAndResumes(t *testing.T) {
+	out := t.TempDir()
+	args := []string{"train", "--model", "unet-tiny", "--subset", "32", "--steps", "2", "--batch", "4", "--out", out}
+	if code, _, stderr := cdp(t, args...); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	if code, _, stderr := cdp(t, args...); code != 1 || !strings.Contains(stderr, "already exists: pass --resume") {
+		t.Errorf("second train into the same --out: exit %d\n%s", code, stderr)
+	}
+	args[6] = "3" // --steps 3
+	if code, stdout, stderr := cdp(t, append(args, "--resume")...); code != 0 || !strings.Contains(stdout, "trained 3 steps") || !strings.Contains(stderr, "resuming") {
+		t.Errorf("train --resume --steps 3: exit %d\n%s%s", code, stdout, stderr)
+	}
+}

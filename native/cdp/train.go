@@ -64,16 +64,12 @@ func runTrain(e *env, args []string) error {
 	}
 	d = padTo(d, cfg.Size).ToSigned()
 
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	ckptPath, c, err := runState(*out, "model.ckpt", *resume)
+	if err != nil {
 		return err
 	}
-	ckptPath := filepath.Join(*out, "model.ckpt")
 	var tr *unet.Trainer
-	if *resume {
-		c, err := readCheckpoint(ckptPath)
-		if err != nil {
-			return err
-		}
+	if c != nil {
 		steps := 0
 		if fs.Changed("steps") {
 			steps = def.Steps
@@ -83,9 +79,6 @@ func runTrain(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stderr, "resuming %s at step %d of %d\n", ckptPath, tr.Step, tr.Cfg.Steps)
 	} else {
-		if _, err := os.Stat(ckptPath); err == nil {
-			return fmt.Errorf("%s already exists: pass --resume to continue that run, or choose another --out", ckptPath)
-		}
 		m, err := unet.New(cfg, seededRNG(def.Seed, 0))
 		if err != nil {
 			return err
