@@ -28,6 +28,8 @@ var avx2 = kernelSet{
 	max:               maxAVX2Go,
 	expSubSum:         expSubSumAVX2Go,
 	gemm:              gemmKernel{mr: 6, nr: 16, micro: gemm6x16AVX2, microStore: gemm6x16StoreAVX2, pack6: packA6AVX2Go},
+	silu8:             siluAVX2,
+	gather16:          gatherRows16AVX2,
 }
 
 func dotAVX2Go(x, y []float32) float32 {

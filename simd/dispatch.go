@@ -31,6 +31,11 @@ type kernelSet struct {
 	max               func(x []float32) float32
 	expSubSum         func(x []float32, shift float32) float32
 	gemm              gemmKernel
+
+	// Optional fast paths with no generic counterpart: nil means the Go
+	// code in SiLU or GatherRows does the whole job.
+	silu8    func(y, s, x []float32)                              // SiLU on len(x), a multiple of 8
+	gather16 func(dst, src []float32, offs []int32, base int) int // GatherRows with width 16; returns the first bad row or len(offs)
 }
 
 // generic is the reference set, always compiled and always supported.

@@ -2,13 +2,6 @@ package simd
 
 import "fmt"
 
-// gather16 is the 16-wide row gather of the kernel set gather16Set, where an
-// assembly set has one (see gather_amd64.go); other sets use the Go loop.
-var (
-	gather16Set *kernelSet
-	gather16    func(dst, src []float32, offs []int32, base int) int
-)
-
 // GatherRows copies len(offs) rows of width values from src into dst, one
 // after the other:
 //
@@ -22,8 +15,8 @@ func GatherRows(dst []float32, width int, src []float32, base int, offs []int32)
 	if width < 0 || len(dst) < width*len(offs) {
 		panic(fmt.Sprintf("simd.GatherRows: dst has length %d for %d rows of %d", len(dst), len(offs), width))
 	}
-	if width == 16 && gather16 != nil && current.Load() == gather16Set && len(src) >= 16 {
-		if p := gather16(dst, src, offs, base); p != len(offs) {
+	if g := current.Load().gather16; width == 16 && g != nil && len(src) >= 16 {
+		if p := g(dst, src, offs, base); p != len(offs) {
 			panic(fmt.Sprintf("simd.GatherRows: row %d at %d+%d is outside src of length %d", p, base, offs[p], len(src)))
 		}
 		return

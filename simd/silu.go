@@ -2,13 +2,6 @@ package simd
 
 import "fmt"
 
-// siluSet and siluKernel are the vectorised SiLU of one assembly kernel set
-// (see silu_amd64.go); it handles the first len(x)&^7 elements.
-var (
-	siluSet    *kernelSet
-	siluKernel func(y, s, x []float32)
-)
-
 // SiLU sets s[i] = 1/(1+exp(-x[i])) (the sigmoid) and y[i] = x[i]*s[i].
 // The exponential is the kernel set's ExpSubSum exponential and the rest
 // IEEE float32 arithmetic, so every set that shares ExpSubSum's results
@@ -19,10 +12,10 @@ func SiLU(y, s, x []float32) {
 	}
 	set := current.Load()
 	n := 0
-	if siluKernel != nil && set == siluSet {
+	if set.silu8 != nil {
 		n = len(x) &^ 7
 		if n > 0 {
-			siluKernel(y[:n], s[:n], x[:n])
+			set.silu8(y[:n], s[:n], x[:n])
 		}
 	}
 	if n == len(x) {
