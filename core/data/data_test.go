@@ -355,6 +355,9 @@ func TestPadSignedSubset(t *testing.T) {
 	if !reflect.DeepEqual(p.Images[:16], want0) || p.Images[16+5] != 5 || p.Images[16+10] != 8 {
 		t.Errorf("padded image 0 %v", p.Images[:16])
 	}
+	if c := p.Crop(1); !reflect.DeepEqual(c.Images, d.Images) || c.H != 2 || c.W != 2 || !reflect.DeepEqual(c.Labels, d.Labels) {
+		t.Errorf("Crop(1) of Pad(1): %d x %d %v, want the original %v", c.H, c.W, c.Images, d.Images)
+	}
 	m, err := Embedded(Test)
 	if err != nil {
 		t.Fatal(err)

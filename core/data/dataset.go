@@ -150,6 +150,28 @@ func (d *Dataset) Pad(p int) *Dataset {
 	return &s
 }
 
+// Crop returns a copy with p pixels removed from each side: (N, C, H-2p, W-2p), the inverse of
+// Pad (a diffusion sample of padded MNIST back to 28x28).
+func (d *Dataset) Crop(p int) *Dataset {
+	if p < 0 || 2*p >= d.H || 2*p >= d.W {
+		panic(fmt.Sprintf("data: Crop: %d pixels from each side of %d x %d images", p, d.H, d.W))
+	}
+	h2, w2 := d.H-2*p, d.W-2*p
+	out := make([]float32, d.N*d.C*h2*w2)
+	for nc := 0; nc < d.N*d.C; nc++ {
+		src := d.Images[nc*d.H*d.W:]
+		dst := out[nc*h2*w2:]
+		for y := 0; y < h2; y++ {
+			copy(dst[y*w2:(y+1)*w2], src[(y+p)*d.W+p:])
+		}
+	}
+	s := *d
+	s.Images, s.H, s.W = out, h2, w2
+	s.Labels = append([]int(nil), d.Labels...)
+	s.Provenance = fmt.Sprintf("%s, cropped by %d", d.Provenance, p)
+	return &s
+}
+
 // ToSigned returns a copy with pixels mapped from [0, 1] to [-1, 1] (x -> 2x - 1), for the
 // diffusion model. It returns d itself if d is already Signed.
 func (d *Dataset) ToSigned() *Dataset {

@@ -20,20 +20,6 @@ func ensureDir(dir string) error {
 	return nil
 }
 
-// cropCentre removes p pixels from every side of every image.
-func cropCentre(d *data.Dataset, p int) *data.Dataset {
-	h, w := d.H-2*p, d.W-2*p
-	out := make([]float32, d.N*d.C*h*w)
-	for pl := 0; pl < d.N*d.C; pl++ {
-		for r := 0; r < h; r++ {
-			copy(out[(pl*h+r)*w:(pl*h+r+1)*w], d.Images[(pl*d.H+r+p)*d.W+p:])
-		}
-	}
-	c := data.New(out, d.Labels, d.N, d.C, h, w, d.Classes, d.Source, fmt.Sprintf("%s, centre %dx%d", d.Provenance, h, w))
-	c.Signed = d.Signed
-	return c
-}
-
 // writeGrid writes the first max images of d as a PNG grid with cols
 // columns and a 1-pixel gap.
 func writeGrid(path string, d *data.Dataset, cols, maxImages int) error {

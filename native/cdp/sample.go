@@ -228,7 +228,7 @@ func sample(e *env, o *sampleOpts, args []string) error {
 		fmt.Sprintf("cdp sample from %s (%s %d steps, guidance %s, seed %d, images %d..%d of %d)", o.ckpt, o.sampler, o.steps, desc, o.seed, lo, hi-1, o.n))
 	d.Signed = true
 	if o.size > 0 && o.size < mcfg.Size {
-		d = cropCentre(d, (mcfg.Size-o.size)/2)
+		d = d.Crop((mcfg.Size - o.size) / 2)
 	}
 	name := "samples.npz"
 	if shards > 1 {
