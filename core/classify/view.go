@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cdp-project/cdp/core/diffusion"
+	"github.com/cdp-project/cdp/core/nn"
 )
 
 // view maps images of the diffusion model, (N, C, S, S) in [-1, 1], to the
@@ -29,7 +30,7 @@ func (v *view) forward(x []float32, n int) []float32 {
 	if len(x) != n*c*S*S {
 		panic(fmt.Sprintf("classify: diffusion input has length %d, want (N=%d, C=%d, %d, %d)", len(x), n, c, S, S))
 	}
-	v.in = growTo(&v.in, n*c*s*s)
+	v.in = nn.Grow(&v.in, n*c*s*s)
 	for p := 0; p < n*c; p++ {
 		for r := 0; r < s; r++ {
 			src := x[p*S*S+(r+v.crop)*S+v.crop:]
@@ -44,7 +45,7 @@ func (v *view) forward(x []float32, n int) []float32 {
 
 func (v *view) backward(din []float32, n int) []float32 {
 	c, S, s := v.net.Cfg.InCh, v.size, v.net.Cfg.Size
-	v.dx = growTo(&v.dx, n*c*S*S)
+	v.dx = nn.Grow(&v.dx, n*c*S*S)
 	clear(v.dx)
 	for p := 0; p < n*c; p++ {
 		for r := 0; r < s; r++ {
@@ -56,14 +57,6 @@ func (v *view) backward(din []float32, n int) []float32 {
 		}
 	}
 	return v.dx
-}
-
-func growTo(buf *[]float32, n int) []float32 {
-	if cap(*buf) < n {
-		*buf = make([]float32, n)
-	}
-	*buf = (*buf)[:n]
-	return *buf
 }
 
 // FeatureView is the feature network of contrastive guidance

@@ -16,8 +16,8 @@ const siluChunk = 4096
 // Forward returns SiLU(x); x is kept for Backward.
 func (a *SiLU) Forward(x []float32) []float32 {
 	a.x = x
-	y := grow(&a.y, len(x))
-	s := grow(&a.s, len(x))
+	y := Grow(&a.y, len(x))
+	s := Grow(&a.s, len(x))
 	parallelFor((len(x)+siluChunk-1)/siluChunk, siluChunk*8, func(lo, hi int) {
 		lo, hi = lo*siluChunk, min(hi*siluChunk, len(x))
 		simd.SiLU(y[lo:hi], s[lo:hi], x[lo:hi])
@@ -31,7 +31,7 @@ func (a *SiLU) Backward(dy []float32) []float32 {
 	if len(dy) != len(x) {
 		panic("nn.SiLU: dy and x differ in length")
 	}
-	dx := grow(&a.dx, len(x))
+	dx := Grow(&a.dx, len(x))
 	parallelFor((len(x)+siluChunk-1)/siluChunk, siluChunk*4, func(lo, hi int) {
 		for i := lo * siluChunk; i < min(hi*siluChunk, len(x)); i++ {
 			v, sg := x[i], s[i]
@@ -48,7 +48,7 @@ type ReLU struct {
 
 // Forward returns ReLU(x); the output is kept for Backward.
 func (a *ReLU) Forward(x []float32) []float32 {
-	y := grow(&a.y, len(x))
+	y := Grow(&a.y, len(x))
 	for i, v := range x {
 		y[i] = max(v, 0)
 	}
@@ -60,7 +60,7 @@ func (a *ReLU) Backward(dy []float32) []float32 {
 	if len(dy) != len(a.y) {
 		panic("nn.ReLU: dy and y differ in length")
 	}
-	dx := grow(&a.dx, len(dy))
+	dx := Grow(&a.dx, len(dy))
 	for i, v := range a.y {
 		if v > 0 {
 			dx[i] = dy[i]

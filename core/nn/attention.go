@@ -45,8 +45,8 @@ func (a *SelfAttention) Forward(x []float32, n, h, w int) []float32 {
 	a.n, a.h, a.w = n, h, w
 	qkv, _, _ := a.Qkv.Forward(x, n, h, w)
 	a.qkv = qkv
-	attn := grow(&a.attn, n*t*t)
-	hid := grow(&a.hid, n*c*t)
+	attn := Grow(&a.attn, n*t*t)
+	hid := Grow(&a.hid, n*c*t)
 	scale := float32(1 / math.Sqrt(float64(c)))
 	parallelFor(n, 2*c*t*t, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -70,8 +70,8 @@ func (a *SelfAttention) Forward(x []float32, n, h, w int) []float32 {
 func (a *SelfAttention) Backward(dy []float32) []float32 {
 	n, c, t := a.n, a.C, a.h*a.w
 	dh := a.Proj.Backward(dy)
-	dqkv := grow(&a.dqkv, n*3*c*t)
-	dS := grow(&a.dS, n*t*t)
+	dqkv := Grow(&a.dqkv, n*3*c*t)
+	dS := Grow(&a.dS, n*t*t)
 	scale := float32(1 / math.Sqrt(float64(c)))
 	qkv := a.qkv
 	parallelFor(n, 4*c*t*t, func(lo, hi int) {

@@ -12,7 +12,7 @@ func Concat(dst, a, b []float32, n, ca, cb, hw int) []float32 {
 	if len(a) != n*ca*hw || len(b) != n*cb*hw {
 		panic(fmt.Sprintf("nn.Concat: a has length %d, b %d, want (N=%d, Ca=%d | Cb=%d, HW=%d)", len(a), len(b), n, ca, cb, hw))
 	}
-	dst = grow(&dst, n*(ca+cb)*hw)
+	dst = Grow(&dst, n*(ca+cb)*hw)
 	sa, sb := ca*hw, cb*hw
 	for i := 0; i < n; i++ {
 		copy(dst[i*(sa+sb):], a[i*sa:(i+1)*sa])
@@ -27,7 +27,7 @@ func Split(da, db, dy []float32, n, ca, cb, hw int) ([]float32, []float32) {
 	if len(dy) != n*(ca+cb)*hw {
 		panic(fmt.Sprintf("nn.Split: dy has length %d, want (N=%d, C=%d+%d, HW=%d)", len(dy), n, ca, cb, hw))
 	}
-	da, db = grow(&da, n*ca*hw), grow(&db, n*cb*hw)
+	da, db = Grow(&da, n*ca*hw), Grow(&db, n*cb*hw)
 	sa, sb := ca*hw, cb*hw
 	for i := 0; i < n; i++ {
 		copy(da[i*sa:(i+1)*sa], dy[i*(sa+sb):])
@@ -42,7 +42,7 @@ func AddInto(dst, a, b []float32) []float32 {
 	if len(a) != len(b) {
 		panic(fmt.Sprintf("nn.AddInto: a has length %d, b %d", len(a), len(b)))
 	}
-	dst = grow(&dst, len(a))
+	dst = Grow(&dst, len(a))
 	const chunk = 4096
 	parallelFor((len(a)+chunk-1)/chunk, chunk, func(lo, hi int) {
 		lo, hi = lo*chunk, min(hi*chunk, len(a))

@@ -237,7 +237,7 @@ func (c *Conv2d) Forward(x []float32, n, h, w int) (y []float32, ho, wo int) {
 	}
 	c.x, c.n, c.h, c.w, c.ho, c.wo = x, n, h, w, ho, wo
 	ohw := ho * wo
-	y = grow(&c.y, n*c.Out*ohw)
+	y = Grow(&c.y, n*c.Out*ohw)
 	wt := c.P.Data(c.Weight)
 	var bias []float32
 	if c.Bias.Size > 0 {
@@ -268,7 +268,7 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 	// kernel and padding K-1-Pad, computed like Forward (no col2im).
 	flipX := needX && c.Stride == 1 && c.Pad <= c.K-1
 	if needX && !flipX {
-		dx = grow(&c.dx, n*c.In*c.h*c.w)
+		dx = Grow(&c.dx, n*c.In*c.h*c.w)
 		if !c.direct() || c.chunk(n, ohw) > 1 {
 			clear(dx)
 		}
@@ -288,7 +288,7 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 	}
 	var dwT []float32
 	if needW {
-		dwT = grow(&c.dwT, ckk*c.Out)
+		dwT = Grow(&c.dwT, ckk*c.Out)
 		clear(dwT)
 	}
 	// Stride 1: dW^T (In*K*K, Out) = col dy^T as one packed product over
@@ -314,7 +314,7 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 		if m == 1 {
 			dyT = dy[i0*c.Out*ohw : (i0+1)*c.Out*ohw]
 		} else {
-			dyT = grow(&c.dyT, c.Out*cols)
+			dyT = Grow(&c.dyT, c.Out*cols)
 			parallelFor(m*c.Out, ohw, func(lo, hi int) {
 				for it := lo; it < hi; it++ {
 					img, co := it/c.Out, it%c.Out
@@ -327,7 +327,7 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 			if c.direct() && m == 1 {
 				b = c.x[i0*ckk*ohw : (i0+1)*ckk*ohw]
 			} else {
-				b = grow(&c.col, ckk*cols)
+				b = Grow(&c.col, ckk*cols)
 				c.im2col(b, c.x, i0, m)
 			}
 			// dW^T (In*K*K, Out) += col dyT^T: the long side of the
@@ -346,7 +346,7 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 				simd.Sgemm(true, false, ckk, cols, c.Out, 1, wt, ckk, dyT, cols, 0, dx[i0*ckk*ohw:(i0+1)*ckk*ohw], cols)
 				continue
 			}
-			dcol := grow(&c.dcol, ckk*cols)
+			dcol := Grow(&c.dcol, ckk*cols)
 			simd.Sgemm(true, false, ckk, cols, c.Out, 1, wt, ckk, dyT, cols, 0, dcol, cols)
 			c.col2im(dx, dcol, i0, m)
 		}
@@ -381,7 +381,7 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 func (c *Conv2d) flipBackward(dy, wt []float32) []float32 {
 	k, kk := c.K, c.K*c.K
 	okk := c.Out * kk
-	wf := grow(&c.wflip, c.In*okk)
+	wf := Grow(&c.wflip, c.In*okk)
 	for co := 0; co < c.Out; co++ {
 		for ci := 0; ci < c.In; ci++ {
 			src := wt[(co*c.In+ci)*kk : (co*c.In+ci+1)*kk]
@@ -393,7 +393,7 @@ func (c *Conv2d) flipBackward(dy, wt []float32) []float32 {
 		}
 	}
 	hw := c.h * c.w
-	dx := grow(&c.dx, c.n*c.In*hw)
+	dx := Grow(&c.dx, c.n*c.In*hw)
 	g := convGeom{c: c.Out, h: c.ho, w: c.wo, ho: c.h, wo: c.w, k: k, s: 1, pad: k - 1 - c.Pad}
 	c.product(dx, wf, dy, nil, c.In, c.n, g, &c.dypad)
 	return dx
@@ -412,7 +412,7 @@ func (c *Conv2d) product(out, wmat, in, bias []float32, m, n int, g convGeom, pa
 		src := in
 		hp, wp := g.h+2*g.pad, g.w+2*g.pad
 		if g.pad > 0 {
-			src = grow(padBuf, n*g.c*hp*wp)
+			src = Grow(padBuf, n*g.c*hp*wp)
 			padPlanes(src, in, n*g.c, g.h, g.w, g.pad)
 		}
 		pack = paddedPacker(src, convTaps(&c.taps, g.c, g.k, hp, wp), g.c, hp, wp, g.ho, g.wo)

@@ -16,7 +16,7 @@ func TimestepEmbedding(dst []float32, t []float64, dim int) []float32 {
 		panic(fmt.Sprintf("nn.TimestepEmbedding: dim %d is not even and positive", dim))
 	}
 	half := dim / 2
-	dst = grow(&dst, len(t)*dim)
+	dst = Grow(&dst, len(t)*dim)
 	for i, ti := range t {
 		row := dst[i*dim : (i+1)*dim]
 		for k := 0; k < half; k++ {
@@ -54,7 +54,7 @@ func NewEmbedding(p *Params, name string, num, dim int, rng *rand.Rand) *Embeddi
 // Backward.
 func (e *Embedding) Forward(idx []int) []float32 {
 	e.idx = idx
-	y := grow(&e.y, len(idx)*e.Dim)
+	y := Grow(&e.y, len(idx)*e.Dim)
 	w := e.P.Data(e.Weight)
 	for i, k := range idx {
 		if k < 0 || k >= e.Num {

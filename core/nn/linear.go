@@ -39,7 +39,7 @@ func (l *Linear) Forward(x []float32, n int) []float32 {
 		panic(fmt.Sprintf("nn.Linear: x has length %d, want (N=%d, In=%d)", len(x), n, l.In))
 	}
 	l.x, l.n = x, n
-	y := grow(&l.y, n*l.Out)
+	y := Grow(&l.y, n*l.Out)
 	w := l.P.Data(l.Weight)
 	if l.Bias.Size > 0 {
 		b := l.P.Data(l.Bias)
@@ -73,7 +73,7 @@ func (l *Linear) Backward(dy []float32) []float32 {
 			}
 		}
 	}
-	dx := grow(&l.dx, n*l.In)
+	dx := Grow(&l.dx, n*l.In)
 	simd.Sgemm(false, false, n, l.In, l.Out, 1, dy, l.Out, w, l.In, 0, dx, l.In)
 	return dx
 }

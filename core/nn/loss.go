@@ -32,7 +32,7 @@ func CrossEntropy(dlogits, logits []float32, labels []int, k int, epsilon float6
 	if len(logits) != n*k {
 		panic(fmt.Sprintf("nn.CrossEntropy: logits have length %d, want (N=%d, K=%d)", len(logits), n, k))
 	}
-	dlogits = grow(&dlogits, n*k)
+	dlogits = Grow(&dlogits, n*k)
 	ls := make([]float64, k)
 	var loss float64
 	for i, y := range labels {
@@ -67,7 +67,7 @@ func KLDivergence(dp, dq, p, q []float32, n, k int) (float64, []float32, []float
 	if len(p) != n*k || len(q) != n*k {
 		panic(fmt.Sprintf("nn.KLDivergence: p has length %d, q %d, want (N=%d, K=%d)", len(p), len(q), n, k))
 	}
-	dp, dq = grow(&dp, n*k), grow(&dq, n*k)
+	dp, dq = Grow(&dp, n*k), Grow(&dq, n*k)
 	lp, lq := make([]float64, k), make([]float64, k)
 	var loss float64
 	for i := 0; i < n; i++ {
@@ -94,7 +94,7 @@ func MSE(dy, y, target []float32) (float64, []float32) {
 	if len(y) != len(target) {
 		panic(fmt.Sprintf("nn.MSE: y has length %d, target %d", len(y), len(target)))
 	}
-	dy = grow(&dy, len(y))
+	dy = Grow(&dy, len(y))
 	var s float64
 	scale := 2 / float32(len(y))
 	for i, v := range y {

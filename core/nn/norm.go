@@ -62,9 +62,9 @@ func (g *GroupNorm) Forward(x []float32, n, h, w int) []float32 {
 		panic(fmt.Sprintf("nn.GroupNorm: x has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(x), n, g.C, h, w))
 	}
 	g.n, g.hw = n, hw
-	y := grow(&g.y, len(x))
-	xhat := grow(&g.xhat, len(x))
-	rstd := grow(&g.rstd, n*g.Groups)
+	y := Grow(&g.y, len(x))
+	xhat := Grow(&g.xhat, len(x))
+	rstd := Grow(&g.rstd, n*g.Groups)
 	gamma, beta := g.P.Data(g.Weight), g.P.Data(g.Bias)
 	cg := g.C / g.Groups
 	size := cg * hw
@@ -113,7 +113,7 @@ func (g *GroupNorm) Backward(dy []float32) []float32 {
 	if len(dy) != n*g.C*hw {
 		panic(fmt.Sprintf("nn.GroupNorm: dy has length %d, want (N=%d, C=%d, HW=%d)", len(dy), n, g.C, hw))
 	}
-	dx := grow(&g.dx, len(dy))
+	dx := Grow(&g.dx, len(dy))
 	gamma := g.P.Data(g.Weight)
 	cg := g.C / g.Groups
 	size := cg * hw
@@ -209,9 +209,9 @@ func (b *BatchNorm) Forward(x []float32, n, h, w int) []float32 {
 		panic(fmt.Sprintf("nn.BatchNorm: training needs more than one value per channel, got N=%d H=%d W=%d", n, h, w))
 	}
 	b.n, b.hw, b.train = n, hw, b.Train
-	y := grow(&b.y, len(x))
-	xhat := grow(&b.xhat, len(x))
-	rstd := grow(&b.rstd, b.C)
+	y := Grow(&b.y, len(x))
+	xhat := Grow(&b.xhat, len(x))
+	rstd := Grow(&b.rstd, b.C)
 	gamma, beta := b.P.Data(b.Weight), b.P.Data(b.Bias)
 	rm, rv := b.P.Data(b.RunningMean), b.P.Data(b.RunningVar)
 	cnt := float64(n * hw)
@@ -263,7 +263,7 @@ func (b *BatchNorm) Backward(dy []float32) []float32 {
 	if len(dy) != n*b.C*hw {
 		panic(fmt.Sprintf("nn.BatchNorm: dy has length %d, want (N=%d, C=%d, HW=%d)", len(dy), n, b.C, hw))
 	}
-	dx := grow(&b.dx, len(dy))
+	dx := Grow(&b.dx, len(dy))
 	gamma := b.P.Data(b.Weight)
 	var dgamma, dbeta []float32
 	if !b.P.NoGrad {

@@ -145,9 +145,10 @@ func kaimingBound(fanIn int) float64 {
 	return 1 / math.Sqrt(float64(fanIn))
 }
 
-// grow returns (*buf)[:n], reallocating when the capacity is short. The
-// contents are unspecified.
-func grow(buf *[]float32, n int) []float32 {
+// Grow returns (*buf)[:n], reallocating when the capacity is short: the
+// reusable scratch buffers of layers and models. The contents are
+// unspecified.
+func Grow(buf *[]float32, n int) []float32 {
 	if cap(*buf) < n {
 		*buf = make([]float32, n)
 	}

@@ -23,7 +23,7 @@ func (p *MaxPool) Forward(x []float32, n, c, h, w int) (y []float32, ho, wo int)
 	}
 	ho, wo = (h-p.K)/p.Stride+1, (w-p.K)/p.Stride+1
 	p.n, p.c, p.h, p.w, p.ho, p.wo = n, c, h, w, ho, wo
-	y = grow(&p.y, n*c*ho*wo)
+	y = Grow(&p.y, n*c*ho*wo)
 	if cap(p.arg) < len(y) {
 		p.arg = make([]int32, len(y))
 	}
@@ -56,7 +56,7 @@ func (p *MaxPool) Backward(dy []float32) []float32 {
 		panic(fmt.Sprintf("nn.MaxPool: dy has length %d, want %d", len(dy), len(p.arg)))
 	}
 	hw, ohw := p.h*p.w, p.ho*p.wo
-	dx := grow(&p.dx, p.n*p.c*hw)
+	dx := Grow(&p.dx, p.n*p.c*hw)
 	clear(dx)
 	for pl := 0; pl < p.n*p.c; pl++ {
 		for o := pl * ohw; o < (pl+1)*ohw; o++ {
@@ -82,7 +82,7 @@ func (p *AvgPool) Forward(x []float32, n, c, h, w int) (y []float32, ho, wo int)
 	}
 	ho, wo = (h-p.K)/p.Stride+1, (w-p.K)/p.Stride+1
 	p.n, p.c, p.h, p.w, p.ho, p.wo = n, c, h, w, ho, wo
-	y = grow(&p.y, n*c*ho*wo)
+	y = Grow(&p.y, n*c*ho*wo)
 	inv := 1 / float32(p.K*p.K)
 	for pl := 0; pl < n*c; pl++ {
 		in := x[pl*h*w : (pl+1)*h*w]
@@ -108,7 +108,7 @@ func (p *AvgPool) Backward(dy []float32) []float32 {
 	if len(dy) != p.n*p.c*ohw {
 		panic(fmt.Sprintf("nn.AvgPool: dy has length %d, want %d", len(dy), p.n*p.c*ohw))
 	}
-	dx := grow(&p.dx, p.n*p.c*hw)
+	dx := Grow(&p.dx, p.n*p.c*hw)
 	clear(dx)
 	inv := 1 / float32(p.K*p.K)
 	for pl := 0; pl < p.n*p.c; pl++ {
@@ -141,7 +141,7 @@ func (u *Upsample2) Forward(x []float32, n, c, h, w int) []float32 {
 		panic(fmt.Sprintf("nn.Upsample2: x has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(x), n, c, h, w))
 	}
 	u.n, u.c, u.h, u.w = n, c, h, w
-	y := grow(&u.y, 4*len(x))
+	y := Grow(&u.y, 4*len(x))
 	w2 := 2 * w
 	parallelFor(n*c, 4*h*w, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
@@ -165,7 +165,7 @@ func (u *Upsample2) Backward(dy []float32) []float32 {
 	if len(dy) != 4*u.n*u.c*h*w {
 		panic(fmt.Sprintf("nn.Upsample2: dy has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(dy), u.n, u.c, 2*h, 2*w))
 	}
-	dx := grow(&u.dx, u.n*u.c*h*w)
+	dx := Grow(&u.dx, u.n*u.c*h*w)
 	w2 := 2 * w
 	parallelFor(u.n*u.c, 4*h*w, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {

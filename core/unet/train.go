@@ -11,6 +11,7 @@ import (
 	"github.com/cdp-project/cdp/core/ckpt"
 	"github.com/cdp-project/cdp/core/data"
 	"github.com/cdp-project/cdp/core/diffusion"
+	"github.com/cdp-project/cdp/core/nn"
 	"github.com/cdp-project/cdp/core/optim"
 )
 
@@ -137,10 +138,10 @@ var ErrNonFinite = errors.New("unet: the loss or the gradients are not finite")
 func (tr *Trainer) TrainStep() (float64, error) {
 	m, b := tr.Model, tr.Cfg.Batch
 	d := m.Dim()
-	tr.x0 = growTo(&tr.x0, b*d)
-	tr.xt = growTo(&tr.xt, b*d)
-	tr.eps = growTo(&tr.eps, b*d)
-	tr.dout = growTo(&tr.dout, b*d)
+	tr.x0 = nn.Grow(&tr.x0, b*d)
+	tr.xt = nn.Grow(&tr.xt, b*d)
+	tr.eps = nn.Grow(&tr.eps, b*d)
+	tr.dout = nn.Grow(&tr.dout, b*d)
 	if cap(tr.t) < b {
 		tr.t, tr.y = make([]int, b), make([]int, b)
 	}

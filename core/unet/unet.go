@@ -68,7 +68,7 @@ func (b *resBlock) backward(dout, dembS []float32) []float32 {
 		dout = b.attn.Backward(dout)
 	}
 	dh1 := b.norm2.Backward(b.act2.Backward(b.conv2.Backward(dout)))
-	de := growTo(&b.dembSumS, n*b.cout)
+	de := nn.Grow(&b.dembSumS, n*b.cout)
 	nn.SumRows(de, dh1, hw)
 	nn.Accumulate(dembS, b.emb.Backward(de))
 	dx1 := b.norm1.Backward(b.act1.Backward(b.conv1.Backward(dh1)))
@@ -78,14 +78,6 @@ func (b *resBlock) backward(dout, dembS []float32) []float32 {
 	}
 	b.dx = nn.AddInto(b.dx, dx1, ds)
 	return b.dx
-}
-
-func growTo(buf *[]float32, n int) []float32 {
-	if cap(*buf) < n {
-		*buf = make([]float32, n)
-	}
-	*buf = (*buf)[:n]
-	return *buf
 }
 
 // stage is one module of the down path: a residual block or a downsampling
@@ -276,7 +268,7 @@ func (u *UNet) Backward(deps []float32) []float32 {
 	if len(deps) != n*u.Dim() {
 		panic(fmt.Sprintf("unet: deps has length %d, want (N=%d, %d)", len(deps), n, u.Dim()))
 	}
-	u.dembS = growTo(&u.dembS, n*u.embDim)
+	u.dembS = nn.Grow(&u.dembS, n*u.embDim)
 	clear(u.dembS)
 	// dskips[k] accumulates the gradient that reaches skip k from the up path.
 	for len(u.dskips) < len(u.skips) {
@@ -314,10 +306,10 @@ func (u *UNet) Backward(deps []float32) []float32 {
 		}
 	}
 	u.dbuf = nn.AddInto(u.dbuf, dh, u.dskips[0])
-	u.dx = growTo(&u.dx, len(deps))
+	u.dx = nn.Grow(&u.dx, len(deps))
 	copy(u.dx, u.convIn.Backward(u.dbuf))
 	// Embedding backward: SiLU, then the class table and the time MLP.
-	u.dEmb = growTo(&u.dEmb, len(u.dembS))
+	u.dEmb = nn.Grow(&u.dEmb, len(u.dembS))
 	copy(u.dEmb, u.embAct.Backward(u.dembS))
 	u.classEmb.Backward(u.dEmb)
 	u.time0.Backward(u.timeAct.Backward(u.time2.Backward(u.dEmb)))
