@@ -115,7 +115,7 @@ DATA exp_p5<>+28(SB)/4, $(0.5)
 GLOBL exp_p5<>(SB), RODATA|NOPTR, $32
 
 // func dotAVX2(x []float32, y []float32) float32
-// Requires: AVX, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·dotAVX2(SB), NOSPLIT, $0-52
 	MOVQ   x_base+0(FP), AX
 	MOVQ   y_base+24(FP), CX
@@ -161,15 +161,14 @@ dot_done:
 	VADDPS       X1, X0, X0
 	VMOVSHDUP    X0, X1
 	VADDSS       X1, X0, X0
-	MOVSS        X0, ret+48(FP)
+	VMOVSS       X0, ret+48(FP)
 	VZEROUPPER
 	RET
 
 // func axpyAVX2(alpha float32, x []float32, y []float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+0(FP), Y0
 	MOVQ         x_base+8(FP), AX
 	MOVQ         y_base+32(FP), CX
 	MOVQ         x_len+16(FP), DX
@@ -210,10 +209,9 @@ axpy_done:
 	RET
 
 // func scaleAVX2(alpha float32, x []float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·scaleAVX2(SB), NOSPLIT, $0-32
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+0(FP), Y0
 	MOVQ         x_base+8(FP), AX
 	MOVQ         x_len+16(FP), CX
 	XORQ         DX, DX
@@ -334,14 +332,11 @@ mul_done:
 	RET
 
 // func reverseStepAVX2(out []float32, x []float32, eps []float32, z []float32, a float32, b float32, c float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·reverseStepAVX2(SB), NOSPLIT, $0-108
-	MOVSS        a+96(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        b+100(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        c+104(FP), X2
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS a+96(FP), Y0
+	VBROADCASTSS b+100(FP), Y1
+	VBROADCASTSS c+104(FP), Y2
 	MOVQ         out_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
 	MOVQ         eps_base+48(FP), DX
@@ -399,16 +394,12 @@ rs_done:
 	RET
 
 // func reverseStepGuidedAVX2(out []float32, x []float32, eps []float32, z []float32, g []float32, a float32, b float32, c float32, d float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·reverseStepGuidedAVX2(SB), NOSPLIT, $0-136
-	MOVSS        a+120(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        b+124(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        c+128(FP), X2
-	VBROADCASTSS X2, Y2
-	MOVSS        d+132(FP), X3
-	VBROADCASTSS X3, Y3
+	VBROADCASTSS a+120(FP), Y0
+	VBROADCASTSS b+124(FP), Y1
+	VBROADCASTSS c+128(FP), Y2
+	VBROADCASTSS d+132(FP), Y3
 	MOVQ         out_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
 	MOVQ         eps_base+48(FP), DX
@@ -477,7 +468,7 @@ rsg_done:
 	RET
 
 // func maxAVX2(x []float32) (m float32, nan bool)
-// Requires: AVX, SSE
+// Requires: AVX
 TEXT ·maxAVX2(SB), NOSPLIT, $0-29
 	MOVQ    x_base+0(FP), AX
 	MOVQ    x_len+8(FP), CX
@@ -534,7 +525,7 @@ max_done:
 	VMAXPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
 	VMAXSS       X0, X1, X1
-	MOVSS        X1, m+24(FP)
+	VMOVSS       X1, m+24(FP)
 	VMOVMSKPS    Y4, AX
 	TESTL        AX, AX
 	SETNE        AL
@@ -543,10 +534,9 @@ max_done:
 	RET
 
 // func expSubSumAVX2(x []float32, shift float32) float32
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3
 TEXT ·expSubSumAVX2(SB), NOSPLIT, $0-36
-	MOVSS        shift+24(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS shift+24(FP), Y0
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	MOVL         $0x3f800000, DX
@@ -603,7 +593,7 @@ exp_done:
 	VADDPS       X0, X3, X3
 	VMOVSHDUP    X3, X0
 	VADDSS       X0, X3, X3
-	MOVSS        X3, ret+32(FP)
+	VMOVSS       X3, ret+32(FP)
 	VZEROUPPER
 	RET
 
@@ -974,14 +964,13 @@ gemm_store:
 	RET
 
 // func packA6AVX2(dst []float32, a []float32, lda int, kc8 int, alpha float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·packA6AVX2(SB), NOSPLIT, $0-68
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         a_base+24(FP), CX
 	MOVQ         lda+48(FP), DX
 	MOVQ         kc8+56(FP), BX
-	MOVSS        alpha+64(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+64(FP), Y0
 	SHLQ         $0x02, DX
 	LEAQ         (CX)(DX*2), SI
 	ADDQ         DX, SI

@@ -39,10 +39,31 @@ func main() {
 
 // bcast loads the float32 parameter name and broadcasts it to a YMM register.
 func bcast(name string) VecVirtual {
-	x := Load(Param(name), XMM())
 	y := YMM()
-	VBROADCASTSS(x, y)
+	VBROADCASTSS(paramAddr(name), y)
 	return y
+}
+
+// paramAddr is the stack address of the float32 argument name. Kernels read
+// float arguments with VEX instructions from there: avo's Load would emit the
+// legacy-SSE MOVSS, which costs about 250 ns a call on this machine (an
+// SSE/AVX state transition), more than a 512-element kernel's whole loop.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+// returnAddr is the stack address of float32 result i, stored with VMOVSS for
+// the reason paramAddr gives.
+func returnAddr(i int) Mem {
+	b, err := ReturnIndex(i).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
 
 // constant broadcasts the float32 v to a YMM register.
@@ -129,7 +150,7 @@ func dot() {
 	VADDPS(acc[3], acc[2], acc[2])
 	VADDPS(acc[2], acc[0], acc[0])
 	s := hsum(acc[0])
-	Store(s, ReturnIndex(0))
+	VMOVSS(s, returnAddr(0))
 	VZEROUPPER()
 	RET()
 }
@@ -273,7 +294,7 @@ func maxKernel() {
 	VMAXPS(t, lo, lo)
 	VMOVSHDUP(lo, t)
 	VMAXSS(t, lo, lo)
-	Store(lo, ReturnIndex(0))
+	VMOVSS(lo, returnAddr(0))
 	mask := GP32()
 	VMOVMSKPS(nan, mask)
 	TESTL(mask, mask)
@@ -339,7 +360,7 @@ func expSubSum() {
 		VADDPS(poly, sum, sum)
 	})
 	s := hsum(sum)
-	Store(s, ReturnIndex(0))
+	VMOVSS(s, returnAddr(0))
 	VZEROUPPER()
 	RET()
 }
@@ -526,9 +547,8 @@ func packA6() {
 	a := Load(Param("a").Base(), GP64())
 	lda := Load(Param("lda"), GP64())
 	kc8 := Load(Param("kc8"), GP64())
-	alpha := Load(Param("alpha"), XMM())
 	al := YMM()
-	VBROADCASTSS(alpha, al)
+	VBROADCASTSS(paramAddr("alpha"), al)
 	SHLQ(U8(2), lda)
 	a3 := GP64()
 	LEAQ(Mem{Base: a, Index: lda, Scale: 2}, a3)
