@@ -33,6 +33,7 @@ func runCases(b *testing.B, kernel string) {
 }
 
 func BenchmarkSgemm(b *testing.B)       { runCases(b, "sgemm") }
+func BenchmarkFMAPeak(b *testing.B)     { runCases(b, "fma-peak") }
 func BenchmarkSimilarity(b *testing.B)  { runCases(b, "similarity") }
 func BenchmarkDot(b *testing.B)         { runCases(b, "dot") }
 func BenchmarkReverseStep(b *testing.B) { runCases(b, "reverse-step") }

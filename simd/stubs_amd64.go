@@ -86,3 +86,7 @@ func gatherRows16AVX2(dst []float32, src []float32, offs []int32, base int) int
 //
 //go:noescape
 func siluAVX2(y []float32, s []float32, x []float32)
+
+// fmaPeakAVX2 runs iters iterations of 12 independent 8-wide fused
+// multiply-adds (192 floating-point operations each).
+func fmaPeakAVX2(iters int)

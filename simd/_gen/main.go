@@ -34,6 +34,7 @@ func main() {
 	packA6()
 	gatherRows16()
 	silu()
+	fmaPeak()
 	Generate()
 }
 
@@ -646,5 +647,32 @@ func gatherRows16() {
 	Label("gather_done")
 	VZEROUPPER()
 	Store(p, ReturnIndex(0))
+	RET()
+}
+
+// fmaPeak is the calibration loop behind PeakLoop: 12 independent
+// accumulators, two vector FMAs a cycle at most, no memory traffic: the
+// arithmetic the sgemm micro-kernel is made of, at the core's peak rate.
+func fmaPeak() {
+	TEXT("fmaPeakAVX2", NOSPLIT, "func(iters int)")
+	Doc("fmaPeakAVX2 runs iters iterations of 12 independent 8-wide fused",
+		"multiply-adds (192 floating-point operations each).")
+	n := Load(Param("iters"), GP64())
+	acc := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
+	for _, r := range acc {
+		VXORPS(r, r, r)
+	}
+	VXORPS(Y12, Y12, Y12)
+	VXORPS(Y13, Y13, Y13)
+	Label("peak_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("peak_done"))
+	for _, r := range acc {
+		VFMADD231PS(Y12, Y13, r)
+	}
+	DECQ(n)
+	JMP(LabelRef("peak_loop"))
+	Label("peak_done")
+	VZEROUPPER()
 	RET()
 }
