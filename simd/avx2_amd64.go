@@ -27,7 +27,7 @@ var avx2 = kernelSet{
 	sumSquares:        sumSquaresAVX2Go,
 	max:               maxAVX2Go,
 	expSubSum:         expSubSumAVX2Go,
-	gemm:              gemmKernel{mr: 6, nr: 16, micro: gemm6x16AVX2, microStore: gemm6x16StoreAVX2, pack6: packA6AVX2Go},
+	gemm:              gemmKernel{mr: 6, nr: 16, micro: gemm6x16AVX2, microStore: gemm6x16StoreAVX2, pack6: packA6AVX2Go, packB16: packB16AVX2},
 	silu8:             siluAVX2,
 	gather16:          gatherRows16AVX2,
 }

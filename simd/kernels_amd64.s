@@ -1026,6 +1026,39 @@ packa_done:
 	VZEROUPPER
 	RET
 
+// func packB16AVX2(dst []float32, b []float32, ldb int, kc int, panels int)
+// Requires: AVX
+TEXT ·packB16AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ b_base+24(FP), CX
+	MOVQ ldb+48(FP), DX
+	MOVQ kc+56(FP), BX
+	MOVQ panels+64(FP), SI
+	SHLQ $0x02, DX
+	MOVQ BX, DI
+	SHLQ $0x06, DI
+
+packb_row:
+	MOVQ CX, R8
+	MOVQ AX, R9
+	MOVQ SI, R10
+
+packb_panel:
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	ADDQ    $0x00000040, R8
+	ADDQ    DI, R9
+	DECQ    R10
+	JNZ     packb_panel
+	ADDQ    DX, CX
+	ADDQ    $0x00000040, AX
+	DECQ    BX
+	JNZ     packb_row
+	VZEROUPPER
+	RET
+
 // func gatherRows16AVX2(dst []float32, src []float32, offs []int32, base int) int
 // Requires: AVX
 TEXT ·gatherRows16AVX2(SB), NOSPLIT, $0-88

@@ -33,6 +33,10 @@ type gemmKernel struct {
 	micro      func(kc int, a, b, c []float32, ldc int)
 	microStore func(kc int, a, b, c []float32, ldc int)
 	pack6      func(dst, a []float32, lda, kc8 int, alpha float32)
+	// packB16, when set (nr = 16), packs the first panels full 16-column
+	// panels of row-major B: dst[s*16*kc+16p+j] = b[p*ldb+16s+j]. Lengths
+	// are checked by the driver.
+	packB16 func(dst, b []float32, ldb, kc, panels int)
 
 	// Optional hooks for kernel sets whose every call costs tens of
 	// nanoseconds and whose Go code is slow (the wasm sets). block runs micro
@@ -231,7 +235,14 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 			packWorkers := min(nthreads, nPanels)
 			parallel(packWorkers, func(w int) {
 				p0, p1 := nPanels*w/packWorkers, nPanels*(w+1)/packWorkers
-				packB((*bufB)[p0*nr*kc:], transB, b, ldb, pc, jc+p0*nr, kc, min(nc-p0*nr, (p1-p0)*nr), nr, k.packPanelB)
+				dst, j, cols := (*bufB)[p0*nr*kc:], jc+p0*nr, min(nc-p0*nr, (p1-p0)*nr)
+				if full := cols / 16 * 16; k.packB16 != nil && !transB && full > 0 {
+					k.packB16(dst[:full*kc], b[pc*ldb+j:(pc+kc-1)*ldb+j+full], ldb, kc, full/16)
+					dst, j, cols = dst[full*kc:], j+full, cols-full
+				}
+				if cols > 0 {
+					packB(dst, transB, b, ldb, pc, j, kc, cols, nr, k.packPanelB)
+				}
 			})
 			// Tasks: (row block, column range of panels).
 			nTasks := mBlocks * split

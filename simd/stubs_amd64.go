@@ -73,6 +73,12 @@ func gemm6x16StoreAVX2(kc int, a []float32, b []float32, c []float32, ldc int)
 //go:noescape
 func packA6AVX2(dst []float32, a []float32, lda int, kc8 int, alpha float32)
 
+// packB16AVX2 sets dst[s*16*kc+16*p+j] = b[p*ldb+16*s+j] for s < panels,
+// p < kc and j < 16 (kc, panels >= 1).
+//
+//go:noescape
+func packB16AVX2(dst []float32, b []float32, ldb int, kc int, panels int)
+
 // gatherRows16AVX2 copies 16 values per offset: dst[16p+l] = src[base+offs[p]+l]
 // for l < 16, in order of p, and returns the number of rows copied: it stops
 // at the first p whose row is not inside src. len(src) must be at least 16

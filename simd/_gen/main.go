@@ -32,6 +32,7 @@ func main() {
 	gemm6x16("gemm6x16AVX2", false)
 	gemm6x16("gemm6x16StoreAVX2", true)
 	packA6()
+	packB16()
 	gatherRows16()
 	silu()
 	fmaPeak()
@@ -673,6 +674,44 @@ func fmaPeak() {
 	DECQ(n)
 	JMP(LabelRef("peak_loop"))
 	Label("peak_done")
+	VZEROUPPER()
+	RET()
+}
+
+// packB16 packs full 16-column panels of row-major B for the 6x16 kernel,
+// row by row: each row of B fills one 64-byte line of every panel.
+func packB16() {
+	TEXT("packB16AVX2", NOSPLIT, "func(dst, b []float32, ldb, kc, panels int)")
+	Pragma("noescape")
+	Doc("packB16AVX2 sets dst[s*16*kc+16*p+j] = b[p*ldb+16*s+j] for s < panels,",
+		"p < kc and j < 16 (kc, panels >= 1).")
+	dst := Load(Param("dst").Base(), GP64())
+	b := Load(Param("b").Base(), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	kc := Load(Param("kc"), GP64())
+	panels := Load(Param("panels"), GP64())
+	SHLQ(U8(2), ldb)
+	stride := GP64()
+	MOVQ(kc, stride)
+	SHLQ(U8(6), stride) // 64*kc bytes between panels
+	Label("packb_row")
+	src, d, s := GP64(), GP64(), GP64()
+	MOVQ(b, src)
+	MOVQ(dst, d)
+	MOVQ(panels, s)
+	Label("packb_panel")
+	VMOVUPS(Mem{Base: src}, Y0)
+	VMOVUPS(Mem{Base: src, Disp: 32}, Y1)
+	VMOVUPS(Y0, Mem{Base: d})
+	VMOVUPS(Y1, Mem{Base: d, Disp: 32})
+	ADDQ(U32(64), src)
+	ADDQ(stride, d)
+	DECQ(s)
+	JNZ(LabelRef("packb_panel"))
+	ADDQ(ldb, b)
+	ADDQ(U32(64), dst)
+	DECQ(kc)
+	JNZ(LabelRef("packb_row"))
 	VZEROUPPER()
 	RET()
 }
