@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cdp-project/cdp/bench"
 	"github.com/cdp-project/cdp/simd"
 )
 
@@ -58,6 +59,37 @@ func TestCPUJSON(t *testing.T) {
 	}
 	if c.Impl != simd.Impl() || len(c.Sets) == 0 {
 		t.Errorf("cpu --json: impl %q sets %v, want impl %q", c.Impl, c.Sets, simd.Impl())
+	}
+}
+
+// TestCPUPeak: `cpu --peak --json` adds one positive fma-peak measurement per
+// thread count where the CPU has a peak loop, and none (with a note) where
+// it has not.
+func TestCPUPeak(t *testing.T) {
+	code, out, errOut := cdp(t, "cpu", "--peak", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var c struct {
+		Impl string         `json:"impl"`
+		Peak []bench.Result `json:"peak"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatalf("cpu --peak --json is not JSON: %v\n%s", err, out)
+	}
+	if simd.PeakLoop(1) == 0 {
+		if len(c.Peak) != 0 || !strings.Contains(errOut, "no peak loop") {
+			t.Fatalf("no peak loop here, yet cpu --peak gave %v (stderr %q)", c.Peak, errOut)
+		}
+		return
+	}
+	if len(c.Peak) != 2 {
+		t.Fatalf("cpu --peak: %d measurements, want 2 (1 and 2 goroutines)", len(c.Peak))
+	}
+	for i, r := range c.Peak {
+		if r.Kernel != "fma-peak" || r.Threads != i+1 || !(r.GFLOPS > 0) {
+			t.Errorf("cpu --peak measurement %d: %+v", i, r)
+		}
 	}
 }
 
