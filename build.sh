@@ -63,7 +63,7 @@ cmd_check() {
 }
 
 cmd_test() {
-	need_apt qemu-user-static python3-torch python3-numpy dataset-fashion-mnist
+	need_apt qemu-user-static python3-torch python3-numpy dataset-fashion-mnist chromium
 	need_mnist
 	cmd_check
 	say "go test ./... (native, $(go env GOARCH))"
@@ -87,6 +87,8 @@ cmd_test() {
 	for build in none simd128; do
 		CDP_WASM_KERNELS=$build node --experimental-wasm-relaxed-simd --test wasm/test/bridge.test.mjs
 	done
+	say "the page in headless Chromium (scripts/browser-test.sh)"
+	scripts/browser-test.sh --no-build
 	say "all tests passed"
 }
 

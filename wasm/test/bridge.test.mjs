@@ -73,4 +73,13 @@ test("hostile arguments are refused with a message that names the problem", asyn
   for (const [args, re] of cases) {
     await assert.rejects(cdp.runExperiment(...args), re, JSON.stringify(args));
   }
+  // A getter or Proxy trap that throws rejects the call; the module lives on.
+  const getter = Object.defineProperty({}, "d", { enumerable: true, get() { throw new Error("boom"); } });
+  await assert.rejects(cdp.runExperiment("spread", getter), /boom/);
+  const trap = new Proxy({}, { ownKeys() { throw new Error("trap"); } });
+  await assert.rejects(cdp.runExperiment("spread", trap), /trap/);
+  const throwing = () => { throw new Error("progress callback failed"); };
+  await assert.rejects(cdp.runExperiment("spread", { points: 2, reps: 2, logistic: 0 }, 1, throwing), /progress callback failed/);
+  assert.equal(typeof cdp.impl(), "string", "the module still answers");
+  JSON.parse(await cdp.runExperiment("spread", { points: 2, reps: 2, logistic: 0 }, 1));
 });

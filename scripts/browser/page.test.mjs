@@ -1,0 +1,86 @@
+// page.test.mjs: a smoke test of the real page (www/index.html) in headless
+// Chromium: the module loads in its worker with SIMD kernels, an experiment
+// run from the page's own controls draws its plots, a bad parameter is
+// reported on the page, and nothing logs a console error, throws a page
+// error or fails to load. Run by scripts/browser-test.sh (which installs
+// chromium and playwright-core and builds www/ first):
+//   node --test scripts/browser/
+// CDP_PAGE_DIR serves another copy of the page instead of www/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { serve } from "./server.mjs";
+import { launch, root } from "./chromium.mjs";
+
+let srv, chrome;
+let problems = []; // of the page that open() loaded last (the tests run one by one)
+
+before(async () => {
+  srv = await serve({ "/": process.env.CDP_PAGE_DIR || path.join(root, "www") }, {
+    onError: (status, url) => problems.push(`HTTP ${status} for ${url}`),
+  });
+  chrome = await launch();
+});
+
+after(async () => {
+  await chrome?.close();
+  await srv?.close();
+});
+
+// open loads the page and collects its errors into a fresh problems.
+async function open(query = "") {
+  problems = [];
+  const page = await chrome.context.newPage();
+  page.setDefaultTimeout(60_000);
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console error: ${m.text()}`); });
+  page.on("worker", (w) => w.on("console", (m) => { if (m.type() === "error") problems.push(`worker console error: ${m.text()}`); }));
+  await page.goto(`${srv.url}/index.html${query}`);
+  await page.waitForFunction(() => !document.getElementById("run").disabled || document.getElementById("error").textContent !== "");
+  assert.equal(await page.textContent("#error"), "", "the module started");
+  return page;
+}
+
+test("the page loads the module with SIMD kernels and runs an experiment from its controls", async () => {
+  const page = await open();
+  const status = await page.textContent("#status");
+  assert.match(status, /^cdp \S+, kernels wasm-(relaxed|simd128)$/, "Chromium runs a SIMD kernel build");
+  const names = await page.$$eval("#experiment option", (os) => os.map((o) => o.value));
+  assert.ok(names.includes("spread"), `experiments listed: ${names}`);
+  await page.selectOption("#experiment", "spread");
+  // Small sizes keep the run short; the fields are the page's own inputs.
+  for (const [name, value] of Object.entries({ d: "10", reps: "20", points: "3", logistic: "0" })) {
+    await page.fill(`#params input[name="${name}"]`, value);
+  }
+  await page.fill("#seed", "3");
+  await page.click("#run");
+  await page.waitForFunction(() => /^(done|failed)/.test(document.getElementById("status").textContent));
+  assert.equal(await page.textContent("#error"), "");
+  assert.match(await page.textContent("#status"), /^done in \d+\.\d s$/);
+  const panels = await page.$$eval("#plots .panel", (ps) => ps.map((p) => ({
+    title: p.querySelector("h3").textContent,
+    lines: [...p.querySelectorAll("polyline")].map((l) => l.getAttribute("points").trim().split(/\s+/).length),
+  })));
+  assert.ok(panels.length > 0, "plots appear");
+  for (const p of panels) {
+    assert.ok(p.lines.length > 0, `${p.title} has curves`);
+    for (const n of p.lines) assert.equal(n, 3, `${p.title}: one point per value of 'points'`);
+  }
+  const coords = await page.$$eval("#plots polyline", (ls) => ls.flatMap((l) => l.getAttribute("points").trim().split(/[\s,]+/).map(Number)));
+  assert.ok(coords.every(Number.isFinite), "every plotted coordinate is a number");
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("a parameter out of range is reported on the page, not thrown", async () => {
+  const page = await open("?experiment=spread");
+  assert.equal(await page.inputValue("#experiment"), "spread", "the URL picks the experiment");
+  await page.fill('#params input[name="d"]', "0");
+  await page.click("#run");
+  await page.waitForFunction(() => /^(done|failed)/.test(document.getElementById("status").textContent));
+  assert.equal(await page.textContent("#status"), "failed");
+  assert.match(await page.textContent("#error"), /parameter d = 0 must be an integer in \[1, 5000\]/);
+  assert.equal(await page.isEnabled("#run"), true, "the page can run again");
+  assert.deepEqual(problems, []);
+  await page.close();
+});
