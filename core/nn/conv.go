@@ -28,11 +28,11 @@ type Conv2d struct {
 	x               []float32 // cached input (N, In, H, W)
 	n, h, w, ho, wo int
 	y, dx, col, tmp []float32
-	dcol, dyT, dwT  []float32
+	dcol, dyT, dwT  []float32 // dwT: dW, taps (ky, kx, ci) from weightGrad
 	wflip           []float32 // flipped kernel for the stride-1 input gradient
-	xpad            []float32 // zero-bordered x of a stride-1 Forward, kept for dW
-	dypad           []float32 // zero-bordered dy of a stride-1 input gradient
-	taps            []int32   // panel offsets of the kernel taps in xpad
+	taps            []int32   // panel offsets of the kernel taps in a padded input
+	ntaps, pix      []int32   // channels-last tap offsets and window corners (weightGrad)
+	padded          []float32 // zero-bordered input written by SiLUConv2d (forwardPadded)
 }
 
 // NewConv2d defines name.weight (out, in, k, k) and name.bias (out) in p and
@@ -246,7 +246,28 @@ func (c *Conv2d) Forward(x []float32, n, h, w int) (y []float32, ho, wo int) {
 	// Y (Out, N*Ho*Wo) = W (Out, In*K*K) col + bias, one product over the
 	// whole batch; col is packed panel by panel straight from x.
 	g := convGeom{c: c.In, h: h, w: w, ho: ho, wo: wo, k: c.K, s: c.Stride, pad: c.Pad}
-	c.product(y, wt, x, bias, c.Out, n, g, &c.xpad)
+	c.product(y, wt, x, bias, c.Out, n, g)
+	return y, ho, wo
+}
+
+// forwardPadded is Forward for an input that the caller wrote, already
+// zero-bordered, into c.padded (N, In, H+2Pad, W+2Pad); stride 1, Pad > 0,
+// not narrow (Backward then reads x from c.padded).
+func (c *Conv2d) forwardPadded(n, h, w int) (y []float32, ho, wo int) {
+	hp, wp := h+2*c.Pad, w+2*c.Pad
+	if c.Stride != 1 || c.Pad == 0 || c.narrow() || len(c.padded) != n*c.In*hp*wp {
+		panic(fmt.Sprintf("nn.Conv2d: padded input of length %d for (N=%d, C=%d, H=%d, W=%d), stride %d, pad %d", len(c.padded), n, c.In, h, w, c.Stride, c.Pad))
+	}
+	ho, wo = c.OutSize(h), c.OutSize(w)
+	c.x, c.n, c.h, c.w, c.ho, c.wo = nil, n, h, w, ho, wo
+	y = Grow(&c.y, n*c.Out*ho*wo)
+	var bias []float32
+	if c.Bias.Size > 0 {
+		bias = c.P.Data(c.Bias)
+	}
+	// The padded input is an unpadded convolution of the bordered image.
+	g := convGeom{c: c.In, h: hp, w: wp, ho: ho, wo: wo, k: c.K, s: 1}
+	c.product(y, c.P.Data(c.Weight), c.padded, bias, c.Out, n, g)
 	return y, ho, wo
 }
 
@@ -286,24 +307,18 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 			}
 		})
 	}
+	// dW = dy col^T (Out, In*K*K) as packed products over the batch, read
+	// from channels-last copies of x and dy; narrow layers take the im2col
+	// path below.
 	var dwT []float32
-	if needW {
-		dwT = Grow(&c.dwT, ckk*c.Out)
-		clear(dwT)
-	}
-	// Stride 1: dW^T (In*K*K, Out) = col dy^T as one packed product over
-	// the batch, col read from the padded x of Forward.
-	packedW := needW && c.Stride == 1 && !c.narrow()
+	packedW := needW && !c.narrow()
 	oldW := needW && !packedW
 	if packedW {
-		hp, wp := c.h+2*c.Pad, c.w+2*c.Pad
-		xp := c.x
-		if c.Pad > 0 {
-			xp = c.xpad[:n*c.In*hp*wp]
-		}
-		tab := convTaps(&c.taps, c.In, c.K, hp, wp)
-		simd.SgemmPacked(ckk, c.Out, n*ohw, tapPacker(xp, tab, c.In, hp, wp, c.ho, c.wo), chanPacker(dy, c.Out, ohw), nil, 0,
-			simd.GroupedC{C: dwT, Ldc: c.Out, Group: c.Out})
+		dwT = Grow(&c.dwT, c.Out*ckk)
+		c.weightGrad(dwT, dy)
+	} else if needW {
+		dwT = Grow(&c.dwT, ckk*c.Out)
+		clear(dwT)
 	}
 	nc := c.chunk(n, ohw)
 	for i0 := 0; i0 < n && (oldW || oldX); i0 += nc {
@@ -330,16 +345,9 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 				b = Grow(&c.col, ckk*cols)
 				c.im2col(b, c.x, i0, m)
 			}
-			// dW^T (In*K*K, Out) += col dyT^T: the long side of the
-			// product (In*K*K) goes where sgemm wants it, across rows.
-			if c.narrow() {
-				// Few output channels (a last layer): dW (Out, In*K*K)
-				// += dyT col^T instead, so that the narrow side is not a
-				// mostly empty 16-column panel.
-				simd.Sgemm(false, true, c.Out, ckk, cols, 1, dyT, cols, b, cols, 1, dwT, ckk)
-			} else {
-				simd.Sgemm(false, true, ckk, c.Out, cols, 1, b, cols, dyT, cols, 1, dwT, c.Out)
-			}
+			// Few output channels (a last layer): dW (Out, In*K*K) +=
+			// dyT col^T.
+			simd.Sgemm(false, true, c.Out, ckk, cols, 1, dyT, cols, b, cols, 1, dwT, ckk)
 		}
 		if oldX {
 			if c.direct() && m == 1 {
@@ -356,22 +364,83 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 	}
 	if needW {
 		dw := c.P.Grad(c.Weight)
-		if c.narrow() {
+		if oldW {
 			for r, v := range dwT {
 				dw[r] += v
 			}
 			return dx
 		}
+		// dwT holds the taps in the order (ky, kx, ci); dw in (ci, ky, kx).
+		kk := c.K * c.K
 		parallelFor(c.Out, ckk, func(lo, hi int) {
 			for co := lo; co < hi; co++ {
 				row := dw[co*ckk : (co+1)*ckk]
-				for r := range row {
-					row[r] += dwT[r*c.Out+co]
+				src := dwT[co*ckk : (co+1)*ckk]
+				for t := 0; t < kk; t++ {
+					s := src[t*c.In : (t+1)*c.In]
+					for ci, v := range s {
+						row[ci*kk+t] += v
+					}
 				}
 			}
 		})
 	}
 	return dx
+}
+
+// convWChunk, when positive, overrides the number of images per product of
+// weightGrad (tests).
+var convWChunk = 0
+
+// weightGrad sets dwn (Out, K*K*In), taps in the order (ky, kx, ci), to
+// dy col^T. The batch goes in chunks of images: channels-last copies of a
+// chunk of x (padded) and of dy, made while they are still in cache, turn
+// every panel of the product into straight copies (simd.GatherRows), and
+// the packed dy of a chunk stays in L2 while every panel of taps passes it.
+// The chunks are summed in order, so results do not depend on the thread
+// count.
+func (c *Conv2d) weightGrad(dwn, dy []float32) {
+	n, ohw, ckk := c.n, c.ho*c.wo, c.In*c.K*c.K
+	hp, wp := c.h+2*c.Pad, c.w+2*c.Pad
+	// At most 2^17 values of dy per chunk.
+	nb := max(1, (1<<17)/(c.Out*ohw))
+	if convWChunk > 0 {
+		nb = convWChunk
+	}
+	nb = min(nb, n)
+	xnb := getScratch(nb * hp * wp * c.In)
+	defer putScratch(xnb)
+	dynb := getScratch(nb * ohw * c.Out)
+	defer putScratch(dynb)
+	xn, dyn := *xnb, *dynb
+	taps := nhwcTaps(&c.ntaps, c.In, c.K, wp)
+	pix := nhwcPixels(&c.pix, nb, c.In, hp, wp, c.ho, c.wo, c.Stride)
+	// x from Forward, or zero-bordered from forwardPadded.
+	src, sh, sw, spad := c.x, c.h, c.w, c.Pad
+	if src == nil {
+		src, sh, sw, spad = c.padded, hp, wp, 0
+	}
+	xs, ys := c.In*sh*sw, c.Out*ohw // per image
+	for i0 := 0; i0 < n; i0 += nb {
+		m := min(nb, n-i0)
+		x, d := src[i0*xs:(i0+m)*xs], dy[i0*ys:(i0+m)*ys]
+		// One task per image of either copy.
+		parallelFor(2*m, 2*hp*wp*max(c.In, c.Out), func(lo, hi int) {
+			for it := lo; it < hi; it++ {
+				if it < m {
+					nhwcImage(xn, x, it, c.In, sh, sw, spad)
+				} else {
+					nhwcImage(dyn, d, it-m, c.Out, c.ho, c.wo, 0)
+				}
+			}
+		})
+		beta := float32(1)
+		if i0 == 0 {
+			beta = 0
+		}
+		simd.SgemmPacked(c.Out, ckk, m*ohw, nhwcChanPacker(dyn[:m*ys], c.Out), nhwcTapPacker(xn, taps, pix[:m*ohw]), nil, beta,
+			simd.GroupedC{C: dwn, Ldc: ckk, Group: ckk})
+	}
 }
 
 // flipBackward returns dx for a stride-1 convolution: the convolution of dy
@@ -395,7 +464,7 @@ func (c *Conv2d) flipBackward(dy, wt []float32) []float32 {
 	hw := c.h * c.w
 	dx := Grow(&c.dx, c.n*c.In*hw)
 	g := convGeom{c: c.Out, h: c.ho, w: c.wo, ho: c.h, wo: c.w, k: k, s: 1, pad: k - 1 - c.Pad}
-	c.product(dx, wf, dy, nil, c.In, c.n, g, &c.dypad)
+	c.product(dx, wf, dy, nil, c.In, c.n, g)
 	return dx
 }
 
@@ -403,7 +472,7 @@ func (c *Conv2d) flipBackward(dy, wt []float32) []float32 {
 // the convolution g of in (N, C, H, W), as one SgemmPacked over the batch.
 // Stride 1 with padding copies in once into a zero-bordered buffer so that
 // the panels are straight copies; other strides read in directly.
-func (c *Conv2d) product(out, wmat, in, bias []float32, m, n int, g convGeom, padBuf *[]float32) {
+func (c *Conv2d) product(out, wmat, in, bias []float32, m, n int, g convGeom) {
 	ckk := g.c * g.k * g.k
 	ohw := g.ho * g.wo
 	var pack simd.Packer
@@ -412,7 +481,9 @@ func (c *Conv2d) product(out, wmat, in, bias []float32, m, n int, g convGeom, pa
 		src := in
 		hp, wp := g.h+2*g.pad, g.w+2*g.pad
 		if g.pad > 0 {
-			src = Grow(padBuf, n*g.c*hp*wp)
+			buf := getScratch(n * g.c * hp * wp)
+			defer putScratch(buf)
+			src = *buf
 			padPlanes(src, in, n*g.c, g.h, g.w, g.pad)
 		}
 		pack = paddedPacker(src, convTaps(&c.taps, g.c, g.k, hp, wp), g.c, hp, wp, g.ho, g.wo)

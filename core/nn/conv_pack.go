@@ -163,66 +163,128 @@ func copy8(dst, src []float32) {
 	d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
 }
 
-// tapPacker is the A packer of the weight gradient dW^T = col dy^T of a
-// stride-1 convolution: line r is the kernel tap r of col, the reduction
-// runs over the output pixels of the batch; values come from the padded
-// input xp as in paddedPacker. Panels are transposed on the fly (6 taps per
-// pixel for the 6-row micro-kernel panels).
-func tapPacker(xp []float32, tab []int32, c, hp, wp, ho, wo int) simd.Packer {
-	ohw := ho * wo
-	return func(dst []float32, stride, k0, kc, i0, cnt int) {
-		t := tab[i0 : i0+cnt]
-		for q := 0; q < kc; {
-			j := k0 + q
-			img, pq := j/ohw, j%ohw
-			oy, ox := pq/wo, pq%wo
-			l := min(kc-q, wo-ox)
-			base := img*c*hp*wp + oy*wp + ox
-			if cnt == 6 && stride == 6 {
-				s0 := xp[base+int(t[0]) : base+int(t[0])+l]
-				s1 := xp[base+int(t[1]) : base+int(t[1])+l]
-				s2 := xp[base+int(t[2]) : base+int(t[2])+l]
-				s3 := xp[base+int(t[3]) : base+int(t[3])+l]
-				s4 := xp[base+int(t[4]) : base+int(t[4])+l]
-				s5 := xp[base+int(t[5]) : base+int(t[5])+l]
-				// Equal lengths, so that the loop runs without bounds checks.
-				s1, s2, s3, s4, s5 = s1[:len(s0)], s2[:len(s0)], s3[:len(s0)], s4[:len(s0)], s5[:len(s0)]
-				d := dst[q*6 : (q+l)*6]
-				for u := range s0 {
-					o := (*[6]float32)(d[u*6:])
-					o[0], o[1], o[2], o[3], o[4], o[5] = s0[u], s1[u], s2[u], s3[u], s4[u], s5[u]
-				}
-			} else {
-				for i, o := range t {
-					src := xp[base+int(o) : base+int(o)+l]
-					d := dst[q*stride+i:]
-					for u, v := range src {
-						d[u*stride] = v
-					}
-				}
+// nhwcImage writes image img of dst (N, H+2pad, W+2pad, C), the
+// channels-last copy of src (N, C, H, W) with pad zeros on every side. The
+// planes are read four at a time from start to end, so that the reads stay
+// sequential streams even when src is not in cache.
+func nhwcImage(dst, src []float32, img, c, h, w, pad int) {
+	hp, wp := h+2*pad, w+2*pad
+	hw := h * w
+	out := dst[img*hp*wp*c : (img+1)*hp*wp*c]
+	in := src[img*c*hw : (img+1)*c*hw]
+	if pad > 0 {
+		clear(out[:pad*wp*c])
+		clear(out[(pad+h)*wp*c:])
+		for y := pad; y < pad+h; y++ {
+			clear(out[y*wp*c : (y*wp+pad)*c])
+			clear(out[(y*wp+pad+w)*c : (y+1)*wp*c])
+		}
+	}
+	ci := 0
+	for ; ci+4 <= c; ci += 4 {
+		p0 := in[ci*hw : (ci+1)*hw]
+		p1 := in[(ci+1)*hw : (ci+2)*hw]
+		p2 := in[(ci+2)*hw : (ci+3)*hw]
+		p3 := in[(ci+3)*hw : (ci+4)*hw]
+		for y := 0; y < h; y++ {
+			r0 := p0[y*w : (y+1)*w]
+			r1, r2, r3 := p1[y*w:(y+1)*w], p2[y*w:(y+1)*w], p3[y*w:(y+1)*w]
+			o := out[((y+pad)*wp+pad)*c+ci:]
+			for x, v := range r0 {
+				q := (*[4]float32)(o[x*c:])
+				q[0], q[1], q[2], q[3] = v, r1[x], r2[x], r3[x]
 			}
-			q += l
+		}
+	}
+	for ; ci < c; ci++ {
+		pl := in[ci*hw : (ci+1)*hw]
+		for y := 0; y < h; y++ {
+			o := out[((y+pad)*wp+pad)*c+ci:]
+			for x, v := range pl[y*w : (y+1)*w] {
+				o[x*c] = v
+			}
 		}
 	}
 }
 
-// chanPacker is the B packer of dW^T = col dy^T: line co is output channel
-// co of dy (N, Out, Ho*Wo), the reduction runs over the output pixels.
-func chanPacker(dy []float32, out, ohw int) simd.Packer {
-	return func(dst []float32, stride, k0, kc, j0, cnt int) {
-		for q := 0; q < kc; {
-			j := k0 + q
-			img, pq := j/ohw, j%ohw
-			l := min(kc-q, ohw-pq)
-			for i := 0; i < cnt; i++ {
-				o := (img*out+j0+i)*ohw + pq
-				src := dy[o : o+l]
-				d := dst[q*stride+i:]
-				for u, v := range src {
-					d[u*stride] = v
-				}
+// nhwcTaps returns tab[r] = (ky*wp + kx)*c + ci for the kernel taps in the
+// order r = (ky*k + kx)*c + ci: the offset of tap r from its output pixel's
+// window corner in the NHWC layout of toNHWC. Taps of one kernel row are
+// contiguous.
+func nhwcTaps(tab *[]int32, c, k, wp int) []int32 {
+	if cap(*tab) < c*k*k {
+		*tab = make([]int32, c*k*k)
+	}
+	t := (*tab)[:c*k*k]
+	for ky := 0; ky < k; ky++ {
+		for kx := 0; kx < k; kx++ {
+			for ci := 0; ci < c; ci++ {
+				t[(ky*k+kx)*c+ci] = int32((ky*wp+kx)*c + ci)
 			}
-			q += l
+		}
+	}
+	return t
+}
+
+// nhwcPixels returns tab[j] = ((img*hp + oy*s)*wp + ox*s)*c for the output
+// pixels j = img*ho*wo + oy*wo + ox: the window corner of every output pixel
+// in the NHWC layout of toNHWC.
+func nhwcPixels(tab *[]int32, n, c, hp, wp, ho, wo, s int) []int32 {
+	if cap(*tab) < n*ho*wo {
+		*tab = make([]int32, n*ho*wo)
+	}
+	t := (*tab)[:n*ho*wo]
+	for img := 0; img < n; img++ {
+		for oy := 0; oy < ho; oy++ {
+			row := t[(img*ho+oy)*wo : (img*ho+oy+1)*wo]
+			base := ((img*hp + oy*s) * wp) * c
+			for ox := range row {
+				row[ox] = int32(base + ox*s*c)
+			}
+		}
+	}
+	return t
+}
+
+// nhwcTapPacker is the B packer of the weight gradient dW = dy col^T (Out,
+// C*K*K), taps in the order of nhwcTaps: line j is tap j, the reduction runs
+// over the output pixels, pix[p] being the window corner of pixel p in xn
+// (the NHWC input of toNHWC). A panel of taps of one kernel row is, for every
+// pixel, one contiguous run of xn: a row of simd.GatherRows.
+func nhwcTapPacker(xn []float32, taps, pix []int32) simd.Packer {
+	return func(dst []float32, stride, k0, kc, j0, cnt int) {
+		offs := pix[k0 : k0+kc]
+		t := taps[j0 : j0+cnt]
+		base := int(t[0])
+		if cnt == stride && int(t[cnt-1])-base == cnt-1 {
+			simd.GatherRows(dst, stride, xn, base, offs)
+			return
+		}
+		for p, o := range offs {
+			d := dst[p*stride : p*stride+cnt]
+			for i, to := range t {
+				d[i] = xn[int(o)+int(to)]
+			}
+		}
+	}
+}
+
+// nhwcChanPacker is the A packer of dW = dy col^T: line co is output channel
+// co of dyn (the output pixels of the product, Out values each, from
+// toNHWC), the reduction runs over the pixels.
+func nhwcChanPacker(dyn []float32, out int) simd.Packer {
+	return func(dst []float32, stride, k0, kc, i0, cnt int) {
+		src := dyn[k0*out+i0 : (k0+kc-1)*out+i0+cnt]
+		if cnt == 6 && stride == 6 {
+			for p := 0; p < kc; p++ {
+				s := (*[6]float32)(src[p*out:])
+				d := (*[6]float32)(dst[p*6:])
+				d[0], d[1], d[2], d[3], d[4], d[5] = s[0], s[1], s[2], s[3], s[4], s[5]
+			}
+			return
+		}
+		for p := 0; p < kc; p++ {
+			copy(dst[p*stride:p*stride+cnt], src[p*out:p*out+cnt])
 		}
 	}
 }

@@ -2,14 +2,17 @@ package nn
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/cdp-project/cdp/simd"
 )
 
-// parallelFor runs fn over [0, n) split into contiguous ranges, one per
-// goroutine, at most simd.Threads() of them. fn must compute each index
-// independently of the split so that results do not depend on the thread
-// count. cost is a rough count of operations per index; small jobs run inline.
+// parallelFor runs fn over [0, n) split into contiguous ranges, on at most
+// simd.Threads() goroutines (the caller's included). fn must compute each
+// index independently of the split so that results do not depend on the
+// thread count. cost is a rough count of operations per index; small jobs
+// run inline. The ranges (a few per goroutine) are taken in turn, so that a
+// core slowed by other work on the machine does not hold the others up.
 func parallelFor(n, cost int, fn func(lo, hi int)) {
 	workers := simd.Threads()
 	if workers > n {
@@ -21,17 +24,42 @@ func parallelFor(n, cost int, fn func(lo, hi int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := n*w/workers, n*(w+1)/workers
-		if lo == hi {
-			continue
+	tasks := min(n, 4*workers)
+	var next atomic.Int32
+	run := func() {
+		for {
+			t := int(next.Add(1)) - 1
+			if t >= tasks {
+				return
+			}
+			fn(n*t/tasks, n*(t+1)/tasks)
 		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fn(lo, hi)
+			run()
 		}()
 	}
+	run()
 	wg.Wait()
 }
+
+// scratch holds float32 buffers that live only within one call (packed or
+// transposed operands), shared by every layer instead of kept per layer.
+var scratch = sync.Pool{New: func() any { return new([]float32) }}
+
+// getScratch returns a buffer of length n (contents unspecified); give it
+// back with putScratch.
+func getScratch(n int) *[]float32 {
+	p := scratch.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+func putScratch(p *[]float32) { scratch.Put(p) }

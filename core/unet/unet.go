@@ -12,11 +12,13 @@ import (
 // resBlock is ResBlock(cin, cout) of MODELS.md:
 // h = Conv3x3(SiLU(GN(x))) + Linear(SiLU(emb)) broadcast over H, W;
 // h = Conv3x3(SiLU(GN(h))); out = h + (cin == cout ? x : Conv1x1(x)).
-// The U-Net computes SiLU(emb) once and passes it to every block.
+// The U-Net computes SiLU(emb) once and passes it to every block. act1 and
+// act2 are SiLU then conv1 and conv2, the activation written straight into
+// the convolution's padded input.
 type resBlock struct {
 	cin, cout    int
 	norm1, norm2 *nn.GroupNorm
-	act1, act2   nn.SiLU
+	act1, act2   *nn.SiLUConv2d
 	conv1, conv2 *nn.Conv2d
 	emb          *nn.Linear
 	skip         *nn.Conv2d // nil when cin == cout
@@ -37,6 +39,7 @@ func newResBlock(p *nn.Params, name string, cin, cout, embDim, groups int, rng *
 	if cin != cout {
 		b.skip = nn.NewConv2d(p, name+".skip", cin, cout, 1, 1, 0, true, rng)
 	}
+	b.act1, b.act2 = &nn.SiLUConv2d{Conv: b.conv1}, &nn.SiLUConv2d{Conv: b.conv2}
 	return b
 }
 
@@ -44,12 +47,10 @@ func newResBlock(p *nn.Params, name string, cin, cout, embDim, groups int, rng *
 func (b *resBlock) forward(x, embS []float32, n, h, w int) []float32 {
 	b.n, b.h, b.w = n, h, w
 	hw := h * w
-	a := b.act1.Forward(b.norm1.Forward(x, n, h, w))
-	h1, _, _ := b.conv1.Forward(a, n, h, w)
+	h1, _, _ := b.act1.Forward(b.norm1.Forward(x, n, h, w), n, h, w)
 	e := b.emb.Forward(embS, n) // (N, cout)
 	nn.AddChannels(h1, e, n, b.cout, hw)
-	a2 := b.act2.Forward(b.norm2.Forward(h1, n, h, w))
-	h2, _, _ := b.conv2.Forward(a2, n, h, w)
+	h2, _, _ := b.act2.Forward(b.norm2.Forward(h1, n, h, w), n, h, w)
 	s := x
 	if b.skip != nil {
 		s, _, _ = b.skip.Forward(x, n, h, w)
@@ -67,11 +68,11 @@ func (b *resBlock) backward(dout, dembS []float32) []float32 {
 	if b.attn != nil {
 		dout = b.attn.Backward(dout)
 	}
-	dh1 := b.norm2.Backward(b.act2.Backward(b.conv2.Backward(dout)))
+	dh1 := b.norm2.Backward(b.act2.Backward(dout))
 	de := nn.Grow(&b.dembSumS, n*b.cout)
 	nn.SumRows(de, dh1, hw)
 	nn.Accumulate(dembS, b.emb.Backward(de))
-	dx1 := b.norm1.Backward(b.act1.Backward(b.conv1.Backward(dh1)))
+	dx1 := b.norm1.Backward(b.act1.Backward(dh1))
 	ds := dout
 	if b.skip != nil {
 		ds = b.skip.Backward(dout)
@@ -116,7 +117,7 @@ type UNet struct {
 	midAttn        *nn.AttentionBlock
 	ups            []*upStage
 	outNorm        *nn.GroupNorm
-	outAct         nn.SiLU
+	outAct         *nn.SiLUConv2d // SiLU then outConv
 	outConv        *nn.Conv2d
 	embDim, midRes int
 
@@ -191,6 +192,7 @@ func New(cfg Config, rng *rand.Rand) (*UNet, error) {
 	}
 	u.outNorm = nn.NewGroupNorm(p, "out_norm", g, c)
 	u.outConv = nn.NewConv2d(p, "out_conv", c, cfg.InCh, 3, 1, 1, true, rng)
+	u.outAct = &nn.SiLUConv2d{Conv: u.outConv}
 	return u, nil
 }
 
@@ -255,8 +257,7 @@ func (u *UNet) Forward(x []float32, t []int, y []int) []float32 {
 			h, _, _ = st.upConv.Forward(h, n, size, size)
 		}
 	}
-	h = u.outAct.Forward(u.outNorm.Forward(h, n, size, size))
-	out, _, _ := u.outConv.Forward(h, n, size, size)
+	out, _, _ := u.outAct.Forward(u.outNorm.Forward(h, n, size, size), n, size, size)
 	return out
 }
 
@@ -274,7 +275,7 @@ func (u *UNet) Backward(deps []float32) []float32 {
 	for len(u.dskips) < len(u.skips) {
 		u.dskips = append(u.dskips, nil)
 	}
-	dh := u.outNorm.Backward(u.outAct.Backward(u.outConv.Backward(deps)))
+	dh := u.outNorm.Backward(u.outAct.Backward(deps))
 	size := u.Cfg.Size
 	k := 0
 	for i := len(u.ups) - 1; i >= 0; i-- {

@@ -1,0 +1,174 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/cdp-project/cdp/simd"
+)
+
+// convRef returns y = conv(x) + b and dW = dy col^T, db = sum dy, dx =
+// col2im(W^T dy) of a convolution, computed directly in float64 from the
+// definition (torch.nn.Conv2d, dilation 1).
+func convRef(x, wt, bias, dy []float32, n, cin, cout, h, w, k, s, pad int) (y, dw, db, dx []float64) {
+	ho, wo := (h+2*pad-k)/s+1, (w+2*pad-k)/s+1
+	y = make([]float64, n*cout*ho*wo)
+	dw = make([]float64, len(wt))
+	db = make([]float64, cout)
+	dx = make([]float64, len(x))
+	for img := 0; img < n; img++ {
+		for co := 0; co < cout; co++ {
+			for oy := 0; oy < ho; oy++ {
+				for ox := 0; ox < wo; ox++ {
+					o := ((img*cout+co)*ho+oy)*wo + ox
+					acc := float64(bias[co])
+					g := float64(dy[o])
+					db[co] += g
+					for ci := 0; ci < cin; ci++ {
+						for ky := 0; ky < k; ky++ {
+							iy := oy*s - pad + ky
+							if iy < 0 || iy >= h {
+								continue
+							}
+							for kx := 0; kx < k; kx++ {
+								ix := ox*s - pad + kx
+								if ix < 0 || ix >= w {
+									continue
+								}
+								xi := ((img*cin+ci)*h+iy)*w + ix
+								wi := ((co*cin+ci)*k+ky)*k + kx
+								acc += float64(wt[wi]) * float64(x[xi])
+								dw[wi] += g * float64(x[xi])
+								dx[xi] += g * float64(wt[wi])
+							}
+						}
+					}
+					y[o] = acc
+				}
+			}
+		}
+	}
+	return y, dw, db, dx
+}
+
+// maxRelErr is max |got - want| over max |want|.
+func maxRelErr(got []float32, want []float64) float64 {
+	var scale, worst float64
+	for i, v := range want {
+		scale = math.Max(scale, math.Abs(v))
+		worst = math.Max(worst, math.Abs(float64(got[i])-v))
+	}
+	if scale == 0 {
+		return worst
+	}
+	return worst / scale
+}
+
+// TestConv2dAgainstDefinition checks forward, weight, bias and input
+// gradients of every code path (stride 1 and strided, 1x1, narrow layers,
+// channel counts that leave partial panels, several images per chunk of the
+// weight gradient) against the definition, with gradients accumulated over
+// two backward passes.
+func TestConv2dAgainstDefinition(t *testing.T) {
+	type cfg struct{ n, cin, cout, k, s, pad, h, w int }
+	cfgs := []cfg{
+		{3, 5, 9, 3, 1, 1, 7, 6},
+		{2, 16, 16, 3, 1, 1, 8, 8},
+		{2, 13, 22, 3, 2, 1, 9, 8},
+		{3, 7, 10, 1, 1, 0, 5, 4},
+		{2, 4, 12, 5, 1, 2, 6, 7},
+		{2, 3, 8, 4, 3, 2, 8, 7},
+		{2, 6, 3, 3, 1, 1, 5, 5}, // narrow
+		{2, 1, 8, 3, 1, 1, 6, 6}, // one input channel
+		{2, 32, 20, 3, 1, 0, 6, 6},
+	}
+	defer func(c int) { convWChunk = c }(convWChunk)
+	for _, chunk := range []int{0, 1, 2} {
+		convWChunk = chunk
+		for _, c := range cfgs {
+			rng := newRNG(uint64(c.cin*31 + c.cout))
+			p := NewParams()
+			conv := NewConv2d(p, "conv", c.cin, c.cout, c.k, c.s, c.pad, true, rng)
+			x := randn(rng, c.n*c.cin*c.h*c.w, 1)
+			y, _, _ := conv.Forward(x, c.n, c.h, c.w)
+			dy := randn(rng, len(y), 1)
+			wy, wdw, wdb, wdx := convRef(x, p.Data(conv.Weight), p.Data(conv.Bias), dy, c.n, c.cin, c.cout, c.h, c.w, c.k, c.s, c.pad)
+			label := fmt.Sprintf("%+v chunk=%d", c, chunk)
+			if e := maxRelErr(y, wy); e > 1e-5 {
+				t.Errorf("%s: forward off by %.3g", label, e)
+			}
+			p.ZeroGrad()
+			conv.Backward(dy)
+			dx := conv.Backward(dy)
+			for i := range wdw {
+				wdw[i] *= 2
+			}
+			for i := range wdb {
+				wdb[i] *= 2
+			}
+			if e := maxRelErr(dx, wdx); e > 1e-5 {
+				t.Errorf("%s: dx off by %.3g", label, e)
+			}
+			if e := maxRelErr(p.Grad(conv.Weight), wdw); e > 1e-5 {
+				t.Errorf("%s: dW off by %.3g", label, e)
+			}
+			if e := maxRelErr(p.Grad(conv.Bias), wdb); e > 1e-5 {
+				t.Errorf("%s: db off by %.3g", label, e)
+			}
+		}
+	}
+}
+
+// TestSiLUConv2dMatchesSeparateLayers checks that the fused activation and
+// convolution gives the bits of SiLU followed by Conv2d: outputs, input
+// gradients and parameter gradients, fused (padded stride 1) and not.
+func TestSiLUConv2dMatchesSeparateLayers(t *testing.T) {
+	defer simd.Use(simd.Impl())
+	for _, set := range simd.Supported() {
+		if err := simd.Use(set); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("simd="+set, testSiLUConv2d)
+	}
+}
+
+func testSiLUConv2d(t *testing.T) {
+	type cfg struct{ n, cin, cout, k, s, pad, h, w int }
+	for _, c := range []cfg{
+		{3, 5, 9, 3, 1, 1, 8, 6},
+		{2, 16, 16, 3, 1, 1, 8, 8},
+		{2, 4, 12, 5, 1, 2, 4, 6},
+		{2, 5, 9, 3, 1, 1, 7, 6},  // planes of 42 values: not fused
+		{2, 6, 3, 3, 1, 1, 4, 4},  // narrow: not fused
+		{2, 8, 10, 3, 2, 1, 8, 8}, // strided: not fused
+	} {
+		rng := newRNG(uint64(c.cin*7 + c.cout))
+		p1, p2 := NewParams(), NewParams()
+		conv1 := NewConv2d(p1, "conv", c.cin, c.cout, c.k, c.s, c.pad, true, rng)
+		conv2 := NewConv2d(p2, "conv", c.cin, c.cout, c.k, c.s, c.pad, true, rng)
+		copy(p2.W, p1.W)
+		var act SiLU
+		fused := &SiLUConv2d{Conv: conv2}
+		x := randn(rng, c.n*c.cin*c.h*c.w, 2)
+		label := fmt.Sprintf("%+v fused=%v", c, fused.fusable(c.h, c.w))
+		for pass := 0; pass < 2; pass++ {
+			y1, _, _ := conv1.Forward(act.Forward(x), c.n, c.h, c.w)
+			y2, _, _ := fused.Forward(x, c.n, c.h, c.w)
+			dy := randn(rng, len(y1), 1)
+			dx1 := act.Backward(conv1.Backward(dy))
+			dx2 := fused.Backward(dy)
+			for name, pair := range map[string][2][]float32{"y": {y1, y2}, "dx": {dx1, dx2}, "grads": {p1.G, p2.G}} {
+				a, b := pair[0], pair[1]
+				if len(a) != len(b) {
+					t.Fatalf("%s: %s has length %d, want %d", label, name, len(b), len(a))
+				}
+				for i := range a {
+					if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+						t.Fatalf("%s pass %d: %s[%d] = %g, separate layers give %g", label, pass, name, i, b[i], a[i])
+					}
+				}
+			}
+		}
+	}
+}
