@@ -23,13 +23,24 @@ import "fmt"
 // Rounding: the SIMD128 build rounds every product and sum separately in the
 // order of the generic loops, so scale, add, mul, axpy, reverseStep and
 // reverseStepGuided equal the generic kernels bit for bit, and the sgemm
-// micro-kernel (4x8, sums kept in registers and added to C once) equals the
+// micro-kernel (2x16, sums kept in registers and added to C once) equals the
 // generic 4x4 one element by element. The relaxed build may fuse the
 // multiply-adds of axpy, the reverse steps, dot, sumSquares and sgemm, and is
 // held to the shared tolerance. dot and sumSquares keep 8 partial sums in
 // both builds. max is exact (a NaN for NaN input). expSubSum evaluates exp
 // with a polynomial (see $exp4 in kernels.wat) within a few ulp of the generic
-// float64 math.Exp, with the same rounding in both builds.
+// float64 math.Exp, with the same rounding in both builds; silu8 uses that
+// exponential and gives what simd.SiLU's loop over expSubSum gives, bit for
+// bit. gather16 and the sgemm packing kernels copy. The group-norm kernels
+// (norm.go) centre exactly, sum squares like sumSquares, and the relaxed
+// build may fuse the affine map's multiply-add.
+//
+// The sgemm tile is 2 x 16: 8 sums in registers, one broadcast of A per 4
+// multiply-adds, and no spills in V8's code for the loop (4x8 does the same
+// work with two more address computations a step; larger tiles or unrolled
+// loops spill, since V8 schedules every load of the loop body first). With
+// nr = 16 a column panel of a convolution is 16 output pixels, the width of
+// gather16.
 var (
 	wasmRelaxed = kernelSet{
 		name:              "wasm-relaxed",
@@ -44,7 +55,9 @@ var (
 		sumSquares:        sumSquaresWasm,
 		max:               maxWasm,
 		expSubSum:         expSubSumWasm,
-		gemm:              gemmKernel{mr: 4, nr: 8, micro: microWasm4x8, block: gemmBlockWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
+		gemm:              gemmKernel{mr: 2, nr: 16, micro: microWasm2x16, block: gemmBlockWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
+		silu8:             siluWasm,
+		gather16:          gatherRows16Wasm,
 	}
 	wasmSIMD128 = kernelSet{
 		name:              "wasm-simd128",
@@ -59,7 +72,9 @@ var (
 		sumSquares:        sumSquaresWasm,
 		max:               maxWasm,
 		expSubSum:         expSubSumWasm,
-		gemm:              gemmKernel{mr: 4, nr: 8, micro: microWasm4x8, block: gemmBlockWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
+		gemm:              gemmKernel{mr: 2, nr: 16, micro: microWasm2x16, block: gemmBlockWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
+		silu8:             siluWasm,
+		gather16:          gatherRows16Wasm,
 	}
 )
 
@@ -109,29 +124,49 @@ func wasmReverseStepGuided(out, x, eps, z, g *float32, n int32, a, b, c, d float
 //go:noescape
 func wasmExpSubSum(x *float32, n int32, shift float32) float32
 
-//go:wasmimport cdpkernels gemm_4x8
+//go:wasmimport cdpkernels gemm_2x16
 //go:noescape
-func wasmGemm4x8(kc int32, a, b, c *float32, ldc int32)
+func wasmGemm2x16(kc int32, a, b, c *float32, ldc, store int32)
 
-//go:wasmimport cdpkernels gemm_block_4x8
+//go:wasmimport cdpkernels gemm_block_2x16
 //go:noescape
-func wasmGemmBlock4x8(kc int32, a, b, c *float32, ldc, m, n int32)
+func wasmGemmBlock2x16(kc int32, a, b, c *float32, ldc, m, n, store int32)
 
-//go:wasmimport cdpkernels pack_a_4
+//go:wasmimport cdpkernels pack_a_2
 //go:noescape
-func wasmPackA4(dst, a *float32, lda, kc int32, alpha float32)
+func wasmPackA2(dst, a *float32, lda, kc int32, alpha float32)
 
-//go:wasmimport cdpkernels pack_a_4t
+//go:wasmimport cdpkernels pack_a_2t
 //go:noescape
-func wasmPackA4T(dst, a *float32, lda, kc int32, alpha float32)
+func wasmPackA2T(dst, a *float32, lda, kc int32, alpha float32)
 
-//go:wasmimport cdpkernels pack_b_8
+//go:wasmimport cdpkernels pack_b_16
 //go:noescape
-func wasmPackB8(dst, b *float32, ldb, kc int32)
+func wasmPackB16(dst, b *float32, ldb, kc int32)
 
-//go:wasmimport cdpkernels pack_b_8t
+//go:wasmimport cdpkernels pack_b_16t
 //go:noescape
-func wasmPackB8T(dst, b *float32, ldb, kc int32)
+func wasmPackB16T(dst, b *float32, ldb, kc int32)
+
+//go:wasmimport cdpkernels gather16
+//go:noescape
+func wasmGather16(dst, src *float32, offs *int32, n, base int32)
+
+//go:wasmimport cdpkernels offs_range
+//go:noescape
+func wasmOffsRange(offs *int32, n int32) int64
+
+//go:wasmimport cdpkernels silu
+//go:noescape
+func wasmSiLU(y, s, x *float32, n int32)
+
+//go:wasmimport cdpkernels center_sum_squares
+//go:noescape
+func wasmCenterSumSquares(dst, x *float32, n int32, mean float32) float32
+
+//go:wasmimport cdpkernels normalize_affine
+//go:noescape
+func wasmNormalizeAffine(xhat, y *float32, n int32, rstd, gamma, beta float32)
 
 // maxKernelLen bounds the lengths handed to a kernel (int32 on the wasm side);
 // a wasm32 memory holds fewer float32s than this.
@@ -230,82 +265,187 @@ func expSubSumWasm(x []float32, shift float32) float32 {
 	return wasmExpSubSum(&x[0], kernelLen(len(x)), shift)
 }
 
-// microWasm4x8 is the micro-kernel of the wasm sets (mr = 4, nr = 8); see
-// gemmKernel. The tile of C is c[i*ldc+j], i < 4, j < 8.
-func microWasm4x8(kc int, a, b, c []float32, ldc int) {
+// microWasm2x16 is the micro-kernel of the wasm sets (mr = 2, nr = 16); see
+// gemmKernel. The tile of C is c[i*ldc+j], i < 2, j < 16.
+func microWasm2x16(kc int, a, b, c []float32, ldc int) { micro2x16(kc, a, b, c, ldc, 0) }
+
+// microStoreWasm2x16 is microWasm2x16 that overwrites the tile with the
+// product (gemmKernel.microStore), bit for bit what clearing the tile and
+// adding gives. The wasm sets leave microStore unset for now: with it, the
+// sgemm driver runs its first k block tile by tile instead of with the block
+// kernel, which costs more calls than the clearing it saves.
+func microStoreWasm2x16(kc int, a, b, c []float32, ldc int) { micro2x16(kc, a, b, c, ldc, 1) }
+
+func micro2x16(kc int, a, b, c []float32, ldc int, store int32) {
 	if kc <= 0 {
+		if store != 0 {
+			// An empty product: the tile becomes 0.
+			for i := 0; i < 2; i++ {
+				clear(c[i*ldc : i*ldc+16])
+			}
+		}
 		return
 	}
-	if ldc < 8 {
-		panic(fmt.Sprintf("simd: wasm gemm kernel: ldc = %d < nr = 8", ldc))
+	// One test for the common case: the driver calls this once per tile.
+	if ldc < 16 || len(a) < 2*kc || len(b) < 16*kc || len(c) < ldc+16 {
+		if ldc < 16 {
+			panic(fmt.Sprintf("simd: wasm gemm kernel: ldc = %d < nr = 16", ldc))
+		}
+		need("gemm A panel", 2*kc, a)
+		need("gemm B panel", 16*kc, b)
+		need("gemm C tile", ldc+16, c)
 	}
-	need("gemm A panel", 4*kc, a)
-	need("gemm B panel", 8*kc, b)
-	need("gemm C tile", 3*ldc+8, c)
-	wasmGemm4x8(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc))
+	wasmGemm2x16(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), store)
 }
 
 // gemmBlockWasm runs the micro-kernel over every tile of the m x n block of C
-// at c (row stride ldc; m a multiple of 4, n of 8) in one call, with the
+// at c (row stride ldc; m a multiple of 2, n of 16) in one call, with the
 // loops of the packed driver (column panels outer, row panels inner): a holds
-// m/4 packed A panels of 4*kc floats, b holds n/8 packed B panels of 8*kc
-// floats. It computes exactly what microWasm4x8 tile by tile does, with one
+// m/2 packed A panels of 2*kc floats, b holds n/16 packed B panels of 16*kc
+// floats. It computes exactly what microWasm2x16 tile by tile does, with one
 // call into the kernels instead of one per tile (gemmKernel.block).
 func gemmBlockWasm(kc int, a, b, c []float32, ldc, m, n int) {
+	gemmBlock2x16(kc, a, b, c, ldc, m, n, 0)
+}
+
+// gemmBlockStoreWasm is gemmBlockWasm with microStoreWasm2x16: it overwrites
+// the block with the product. Nothing calls it yet (the driver has no hook
+// for a storing block kernel); it is tested with the rest.
+func gemmBlockStoreWasm(kc int, a, b, c []float32, ldc, m, n int) {
+	gemmBlock2x16(kc, a, b, c, ldc, m, n, 1)
+}
+
+func gemmBlock2x16(kc int, a, b, c []float32, ldc, m, n int, store int32) {
 	if kc <= 0 || m <= 0 || n <= 0 {
+		if kc <= 0 && store != 0 && m > 0 && n > 0 {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
 		return
 	}
-	if m%4 != 0 || n%8 != 0 || ldc < n {
-		panic(fmt.Sprintf("simd: wasm gemm block kernel: %d x %d block with stride %d (want multiples of 4 x 8, stride >= columns)", m, n, ldc))
+	if m%2 != 0 || n%16 != 0 || ldc < n {
+		panic(fmt.Sprintf("simd: wasm gemm block kernel: %d x %d block with stride %d (want multiples of 2 x 16, stride >= columns)", m, n, ldc))
 	}
 	need("gemm A block", m*kc, a)
 	need("gemm B block", n*kc, b)
 	need("gemm C block", (m-1)*ldc+n, c)
-	wasmGemmBlock4x8(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), kernelLen(m), kernelLen(n))
+	wasmGemmBlock2x16(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), kernelLen(m), kernelLen(n), store)
 }
 
-// packPanelAWasm packs one full 4-row panel of alpha*op(A) as packA in
-// sgemm.go does: dst[4p+i] = alpha*op(A)[i][p], p < kc, where op(A)[i][p] is
+// packPanelAWasm packs one full 2-row panel of alpha*op(A) as packA in
+// sgemm.go does: dst[2p+i] = alpha*op(A)[i][p], p < kc, where op(A)[i][p] is
 // a[i*lda+p], or a[p*lda+i] if trans (gemmKernel.packPanelA).
 func packPanelAWasm(dst, a []float32, lda, kc int, trans bool, alpha float32) {
 	if kc <= 0 {
 		return
 	}
-	need("gemm A panel", 4*kc, dst)
+	need("gemm A panel", 2*kc, dst)
 	if trans {
-		if lda < 4 {
-			panic(fmt.Sprintf("simd: wasm pack kernel: lda = %d < 4", lda))
+		if lda < 2 {
+			panic(fmt.Sprintf("simd: wasm pack kernel: lda = %d < 2", lda))
 		}
-		need("A", (kc-1)*lda+4, a)
-		wasmPackA4T(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
+		need("A", (kc-1)*lda+2, a)
+		wasmPackA2T(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
 		return
 	}
 	if lda < kc {
 		panic(fmt.Sprintf("simd: wasm pack kernel: lda = %d < kc = %d", lda, kc))
 	}
-	need("A", 3*lda+kc, a)
-	wasmPackA4(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
+	need("A", lda+kc, a)
+	wasmPackA2(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
 }
 
-// packPanelBWasm packs one full 8-column panel of op(B) as packB in sgemm.go
-// does: dst[8p+j] = op(B)[p][j], p < kc, where op(B)[p][j] is b[p*ldb+j], or
-// b[j*ldb+p] if trans (gemmKernel.packPanelB).
+// packPanelBWasm packs one full 16-column panel of op(B) as packB in
+// sgemm.go does: dst[16p+j] = op(B)[p][j], p < kc, where op(B)[p][j] is
+// b[p*ldb+j], or b[j*ldb+p] if trans (gemmKernel.packPanelB).
 func packPanelBWasm(dst, b []float32, ldb, kc int, trans bool) {
 	if kc <= 0 {
 		return
 	}
-	need("gemm B panel", 8*kc, dst)
+	need("gemm B panel", 16*kc, dst)
 	if trans {
 		if ldb < kc {
 			panic(fmt.Sprintf("simd: wasm pack kernel: ldb = %d < kc = %d", ldb, kc))
 		}
-		need("B", 7*ldb+kc, b)
-		wasmPackB8T(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
+		need("B", 15*ldb+kc, b)
+		wasmPackB16T(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
 		return
 	}
-	if ldb < 8 {
-		panic(fmt.Sprintf("simd: wasm pack kernel: ldb = %d < 8", ldb))
+	if ldb < 16 {
+		panic(fmt.Sprintf("simd: wasm pack kernel: ldb = %d < 16", ldb))
 	}
-	need("B", (kc-1)*ldb+8, b)
-	wasmPackB8(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
+	need("B", (kc-1)*ldb+16, b)
+	wasmPackB16(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
+}
+
+// gatherRows16Wasm is GatherRows for width 16 (kernelSet.gather16):
+// dst[16p+l] = src[base+offs[p]+l]. Every row is checked against src here,
+// before the kernel copies any; it returns the first row outside src (and
+// copies nothing) or len(offs).
+func gatherRows16Wasm(dst, src []float32, offs []int32, base int) int {
+	if len(offs) == 0 {
+		return 0
+	}
+	need("gather dst", 16*len(offs), dst)
+	// Row p starts at src[base+offs[p]]: all rows lie in src when the
+	// smallest and the largest offset do (offs_range finds them, faster than
+	// a Go loop); otherwise the Go loop finds the first bad row. The kernel
+	// adds base and the offsets in 32-bit arithmetic, which wraps to the same
+	// address for every row that passes this check.
+	hi := len(src) - 16
+	r := wasmOffsRange(&offs[0], kernelLen(len(offs)))
+	if lo, up := base+int(int32(r)), base+int(int32(r>>32)); lo < 0 || up > hi {
+		for p, o := range offs {
+			if i := base + int(o); i < 0 || i > hi {
+				return p
+			}
+		}
+		panic("simd: wasm offs_range kernel: a row is outside src but none was found")
+	}
+	wasmGather16(&dst[0], &src[0], &offs[0], kernelLen(len(offs)), int32(base))
+	return len(offs)
+}
+
+// siluWasm is SiLU on the first len(x) values (kernelSet.silu8: len(x) a
+// multiple of 8): s[i] = 1/(1+exp(-x[i])), y[i] = x[i]*s[i], with the
+// exponential of expSubSumWasm.
+func siluWasm(y, s, x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	if len(x)%4 != 0 {
+		panic(fmt.Sprintf("simd: wasm silu kernel: length %d is not a multiple of 4", len(x)))
+	}
+	need("silu", len(x), y, s)
+	wasmSiLU(&y[0], &s[0], &x[0], kernelLen(len(x)))
+}
+
+func centerSumSquaresWasm(dst, x []float32, mean float32) float32 {
+	if len(x) == 0 {
+		return 0
+	}
+	need("center sum squares", len(x), dst)
+	return wasmCenterSumSquares(&dst[0], &x[0], kernelLen(len(x)), mean)
+}
+
+func normalizeAffineWasm(xhat, y []float32, rstd, gamma, beta float32) {
+	if len(xhat) == 0 {
+		return
+	}
+	need("normalize affine", len(xhat), y)
+	wasmNormalizeAffine(&xhat[0], &y[0], kernelLen(len(xhat)), rstd, gamma, beta)
+}
+
+// normWasm holds the group-norm kernels of both wasm sets (see norm.go).
+var normWasm = normKernels{centerSumSquares: centerSumSquaresWasm, normalizeAffine: normalizeAffineWasm}
+
+func init() {
+	prev := normFor
+	normFor = func(s *kernelSet) *normKernels {
+		if s == &wasmRelaxed || s == &wasmSIMD128 {
+			return &normWasm
+		}
+		return prev(s)
+	}
 }

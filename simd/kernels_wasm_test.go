@@ -191,16 +191,24 @@ func TestWasmBoundsInGo(t *testing.T) {
 	// The exported API refuses too, with its own message.
 	refuses("Axpy", out, func() { Axpy(2, long, out) })
 	refuses("ReverseStep", out, func() { ReverseStep(out, long, long, long, 1, 2, 3) })
-	// The micro-kernel: a C tile of 4 rows x 8 columns with stride 10 needs
-	// 3*10+8 floats; one short must be refused, as must short panels.
+	// The micro-kernel: a C tile of 2 rows x 16 columns with stride 20 needs
+	// 20+16 floats; one short must be refused, as must short panels.
 	kc := 5
-	ap, bp := simdtest.Rand(r, 4*kc), simdtest.Rand(r, 8*kc)
-	c := buf(3*10 + 7)
-	refuses("gemm tile", c, func() { k.gemm.micro(kc, ap, bp, c, 10) })
-	c = buf(3*10 + 8)
-	refuses("gemm A panel", c, func() { k.gemm.micro(kc, ap[:4*kc-1], bp, c, 10) })
-	refuses("gemm B panel", c, func() { k.gemm.micro(kc, ap, bp[:8*kc-1], c, 10) })
-	refuses("gemm ldc", c, func() { k.gemm.micro(kc, ap, bp, c, 7) })
+	ap, bp := simdtest.Rand(r, 2*kc), simdtest.Rand(r, 16*kc)
+	c := buf(20 + 15)
+	refuses("gemm tile", c, func() { k.gemm.micro(kc, ap, bp, c, 20) })
+	c = buf(20 + 16)
+	refuses("gemm A panel", c, func() { k.gemm.micro(kc, ap[:2*kc-1], bp, c, 20) })
+	refuses("gemm B panel", c, func() { k.gemm.micro(kc, ap, bp[:16*kc-1], c, 20) })
+	refuses("gemm ldc", c, func() { k.gemm.micro(kc, ap, bp, c, 15) })
+	// The optional kernels and the group-norm kernels.
+	out = buf(n - 1)
+	refuses("silu y", out, func() { k.silu8(out, make([]float32, n+3), long[:n+3]) })
+	refuses("silu s", out, func() { k.silu8(make([]float32, n+3), out, long[:n+3]) })
+	refuses("centerSumSquares", out, func() { centerSumSquaresWasm(out, x, 1) })
+	refuses("normalizeAffine", out, func() { normalizeAffineWasm(x, out, 1, 2, 3) })
+	out = buf(16*3 - 1)
+	refuses("gather16 dst", out, func() { k.gather16(out, long, []int32{0, 1, 2}, 0) })
 }
 
 // BenchmarkWasmMicro times the sgemm micro-kernel alone on one packed pair of
@@ -223,14 +231,26 @@ func BenchmarkWasmMicro(b *testing.B) {
 	}
 }
 
-// BenchmarkWasmCall times one call into the kernels with no work (the level
-// import), the fixed cost of every kernel call.
+// BenchmarkWasmCall times one call into the kernels with no work: a kernel
+// (dot of length 0, through the forwarding module of www/kernels.js) and the
+// level import (a JavaScript function), the fixed cost of every call.
 func BenchmarkWasmCall(b *testing.B) {
-	var s int32
-	for b.Loop() {
-		s += wasmLevel()
-	}
-	_ = s
+	b.Run("call=kernel", func(b *testing.B) {
+		loadedWasmSet(b)
+		x := make([]float32, 1)
+		var s float32
+		for b.Loop() {
+			s += wasmDot(&x[0], &x[0], 0)
+		}
+		_ = s
+	})
+	b.Run("call=js", func(b *testing.B) {
+		var s int32
+		for b.Loop() {
+			s += wasmLevel()
+		}
+		_ = s
+	})
 }
 
 func loadedWasmSet(t testing.TB) *kernelSet {
@@ -260,7 +280,7 @@ func tileByTile(g gemmKernel, kc int, a, b, c []float32, ldc, m, n int) {
 func TestWasmGemmBlock(t *testing.T) {
 	k := loadedWasmSet(t)
 	r := rand.New(rand.NewPCG(15, 16))
-	for _, sh := range [][4]int{{1, 4, 8, 8}, {7, 4, 8, 9}, {256, 144, 64, 70}, {3, 12, 24, 31}, {33, 8, 16, 16}} {
+	for _, sh := range [][4]int{{1, 2, 16, 16}, {7, 4, 16, 17}, {256, 144, 64, 70}, {3, 12, 32, 47}, {33, 8, 16, 16}, {5, 2, 48, 48}} {
 		kc, m, n, ldc := sh[0], sh[1], sh[2], sh[3]
 		a, b := simdtest.Rand(r, m*kc), simdtest.Rand(r, n*kc)
 		c := simdtest.Rand(r, m*ldc+5)
@@ -270,6 +290,25 @@ func TestWasmGemmBlock(t *testing.T) {
 		if i := sameBits(got, want); i >= 0 {
 			t.Fatalf("block kc=%d %dx%d ldc=%d: c[%d] = %v, tile by tile %v", kc, m, n, ldc, i, got[i], want[i])
 		}
+		// The storing variants equal clearing the block and adding, bit
+		// for bit; tile by tile and as one block.
+		want = slices.Clone(c)
+		for i := 0; i < m; i++ {
+			clear(want[i*ldc : i*ldc+n])
+		}
+		tileByTile(k.gemm, kc, a, b, want, ldc, m, n)
+		got = slices.Clone(c)
+		gemmBlockStoreWasm(kc, a, b, got, ldc, m, n)
+		if i := sameBits(got, want); i >= 0 {
+			t.Fatalf("storing block kc=%d %dx%d ldc=%d: c[%d] = %v, want %v", kc, m, n, ldc, i, got[i], want[i])
+		}
+		got = slices.Clone(c)
+		store := k.gemm
+		store.micro = microStoreWasm2x16
+		tileByTile(store, kc, a, b, got, ldc, m, n)
+		if i := sameBits(got, want); i >= 0 {
+			t.Fatalf("storing micro-kernel kc=%d %dx%d ldc=%d: c[%d] = %v, want %v", kc, m, n, ldc, i, got[i], want[i])
+		}
 		for i := range c {
 			if row, col := i/ldc, i%ldc; (row >= m || col >= n) && got[i] != c[i] {
 				t.Fatalf("block kc=%d %dx%d ldc=%d wrote c[%d] outside the block", kc, m, n, ldc, i)
@@ -277,11 +316,22 @@ func TestWasmGemmBlock(t *testing.T) {
 		}
 	}
 	for _, bad := range []func(){
-		func() { gemmBlockWasm(4, make([]float32, 8*4-1), make([]float32, 8*4), make([]float32, 8*8), 8, 8, 8) },
-		func() { gemmBlockWasm(4, make([]float32, 8*4), make([]float32, 8*4-1), make([]float32, 8*8), 8, 8, 8) },
-		func() { gemmBlockWasm(4, make([]float32, 8*4), make([]float32, 8*4), make([]float32, 8*8-1), 8, 8, 8) },
-		func() { gemmBlockWasm(4, make([]float32, 8*4), make([]float32, 8*4), make([]float32, 8*8), 7, 8, 8) },
-		func() { gemmBlockWasm(4, make([]float32, 6*4), make([]float32, 8*4), make([]float32, 8*8), 8, 6, 8) },
+		func() {
+			gemmBlockWasm(4, make([]float32, 4*4-1), make([]float32, 16*4), make([]float32, 4*16), 16, 4, 16)
+		},
+		func() {
+			gemmBlockWasm(4, make([]float32, 4*4), make([]float32, 16*4-1), make([]float32, 4*16), 16, 4, 16)
+		},
+		func() {
+			gemmBlockWasm(4, make([]float32, 4*4), make([]float32, 16*4), make([]float32, 4*16-1), 16, 4, 16)
+		},
+		func() {
+			gemmBlockWasm(4, make([]float32, 4*4), make([]float32, 16*4), make([]float32, 4*16), 15, 4, 16)
+		},
+		func() {
+			gemmBlockWasm(4, make([]float32, 3*4), make([]float32, 16*4), make([]float32, 4*16), 16, 3, 16)
+		},
+		func() { gemmBlockWasm(4, make([]float32, 4*4), make([]float32, 8*4), make([]float32, 4*16), 16, 4, 8) },
 	} {
 		func() {
 			defer func() {
@@ -326,46 +376,46 @@ func TestWasmPack(t *testing.T) {
 	for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 9, 31, 256} {
 		for _, trans := range []bool{false, true} {
 			for _, extra := range []int{0, 3} {
-				// A: 4 rows of op(A) = a 4 x kc block (or kc x 4 if trans).
+				// A: 2 rows of op(A) = a 2 x kc block (or kc x 2 if trans).
 				lda := kc + extra
 				if trans {
-					lda = 4 + extra
+					lda = 2 + extra
 				}
-				rows := 4
+				rows := 2
 				if trans {
 					rows = kc
 				}
 				a := simdtest.Rand(r, rows*lda)
 				alpha := 2*r.Float32() - 1
-				got, want := make([]float32, 4*kc+1), make([]float32, 4*kc+1)
+				got, want := make([]float32, 2*kc+1), make([]float32, 2*kc+1)
 				packPanelAWasm(got, a, lda, kc, trans, alpha)
 				for p := 0; p < kc; p++ {
-					for i := 0; i < 4; i++ {
+					for i := 0; i < 2; i++ {
 						if trans {
-							want[4*p+i] = alpha * a[p*lda+i]
+							want[2*p+i] = alpha * a[p*lda+i]
 						} else {
-							want[4*p+i] = alpha * a[i*lda+p]
+							want[2*p+i] = alpha * a[i*lda+p]
 						}
 					}
 				}
 				if i := sameBits(got, want); i >= 0 {
 					t.Fatalf("packA kc=%d trans=%v lda=%d: [%d] = %v, want %v", kc, trans, lda, i, got[i], want[i])
 				}
-				// B: 8 columns of op(B) = a kc x 8 block (or 8 x kc if trans).
-				ldb := 8 + extra
+				// B: 16 columns of op(B) = a kc x 16 block (or 16 x kc if trans).
+				ldb := 16 + extra
 				rows = kc
 				if trans {
-					ldb, rows = kc+extra, 8
+					ldb, rows = kc+extra, 16
 				}
 				b := simdtest.Rand(r, rows*ldb)
-				got, want = make([]float32, 8*kc+1), make([]float32, 8*kc+1)
+				got, want = make([]float32, 16*kc+1), make([]float32, 16*kc+1)
 				packPanelBWasm(got, b, ldb, kc, trans)
 				for p := 0; p < kc; p++ {
-					for j := 0; j < 8; j++ {
+					for j := 0; j < 16; j++ {
 						if trans {
-							want[8*p+j] = b[j*ldb+p]
+							want[16*p+j] = b[j*ldb+p]
 						} else {
-							want[8*p+j] = b[p*ldb+j]
+							want[16*p+j] = b[p*ldb+j]
 						}
 					}
 				}
@@ -377,14 +427,15 @@ func TestWasmPack(t *testing.T) {
 	}
 	const kc = 9
 	for _, bad := range []func(){
-		func() { packPanelAWasm(make([]float32, 4*kc-1), make([]float32, 4*kc), kc, kc, false, 1) },
-		func() { packPanelAWasm(make([]float32, 4*kc), make([]float32, 4*kc-1), kc, kc, false, 1) },
-		func() { packPanelAWasm(make([]float32, 4*kc), make([]float32, 4*kc-1), 4, kc, true, 1) },
-		func() { packPanelAWasm(make([]float32, 4*kc), make([]float32, 4*kc), kc-1, kc, false, 1) },
-		func() { packPanelBWasm(make([]float32, 8*kc-1), make([]float32, 8*kc), 8, kc, false) },
-		func() { packPanelBWasm(make([]float32, 8*kc), make([]float32, 8*kc-1), 8, kc, false) },
-		func() { packPanelBWasm(make([]float32, 8*kc), make([]float32, 8*kc-1), kc, kc, true) },
-		func() { packPanelBWasm(make([]float32, 8*kc), make([]float32, 8*kc), 7, kc, false) },
+		func() { packPanelAWasm(make([]float32, 2*kc-1), make([]float32, 2*kc), kc, kc, false, 1) },
+		func() { packPanelAWasm(make([]float32, 2*kc), make([]float32, 2*kc-1), kc, kc, false, 1) },
+		func() { packPanelAWasm(make([]float32, 2*kc), make([]float32, 2*kc-1), 2, kc, true, 1) },
+		func() { packPanelAWasm(make([]float32, 2*kc), make([]float32, 2*kc), kc-1, kc, false, 1) },
+		func() { packPanelAWasm(make([]float32, 2*kc), make([]float32, 2*kc), 1, kc, true, 1) },
+		func() { packPanelBWasm(make([]float32, 16*kc-1), make([]float32, 16*kc), 16, kc, false) },
+		func() { packPanelBWasm(make([]float32, 16*kc), make([]float32, 16*kc-1), 16, kc, false) },
+		func() { packPanelBWasm(make([]float32, 16*kc), make([]float32, 16*kc-1), kc, kc, true) },
+		func() { packPanelBWasm(make([]float32, 16*kc), make([]float32, 16*kc), 15, kc, false) },
 	} {
 		func() {
 			defer func() {
@@ -418,6 +469,191 @@ func BenchmarkWasmSgemmDriver(b *testing.B) {
 				}
 				b.ReportMetric(2*float64(n*n*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
+		}
+	}
+}
+
+// TestWasmSiLU: the silu kernel equals, bit for bit, the loop over the
+// set's own exp_sub_sum that simd.SiLU runs without it, at every alignment
+// of x, s and y (lengths multiples of 8, as SiLU hands them over).
+func TestWasmSiLU(t *testing.T) {
+	k := loadedWasmSet(t)
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, n := range []int{8, 16, 24, 64, 1000} {
+		for off := 0; off < 4; off++ {
+			x := simdtest.Offset(simdtest.Rand(r, n), off)
+			for i := range x {
+				x[i] *= 20
+			}
+			x[0], x[n-1] = float32(math.Inf(-1)), 95
+			gy, gs := simdtest.NewGuarded(n, (off+1)%4), simdtest.NewGuarded(n, (off+2)%4)
+			k.silu8(gy.S(), gs.S(), x)
+			e := make([]float32, n)
+			for i, v := range x {
+				e[i] = -v
+			}
+			k.expSubSum(e, 0)
+			for i, v := range x {
+				sg := 1 / (1 + e[i])
+				if math.Float32bits(gs.S()[i]) != math.Float32bits(sg) || math.Float32bits(gy.S()[i]) != math.Float32bits(v*sg) {
+					t.Fatalf("n=%d off=%d x[%d]=%v: s=%v y=%v, want %v %v", n, off, i, v, gs.S()[i], gy.S()[i], sg, v*sg)
+				}
+			}
+			if err := gy.Check(); err != nil {
+				t.Fatalf("silu y n=%d off=%d: %v", n, off, err)
+			}
+			if err := gs.Check(); err != nil {
+				t.Fatalf("silu s n=%d off=%d: %v", n, off, err)
+			}
+		}
+	}
+}
+
+// TestWasmGather16: rows at random offsets and bases, the last row ending
+// at the end of src; a row outside src is reported before anything is
+// copied.
+func TestWasmGather16(t *testing.T) {
+	k := loadedWasmSet(t)
+	r := rand.New(rand.NewPCG(21, 22))
+	src := simdtest.Rand(r, 300)
+	for _, n := range []int{1, 2, 9, 64} {
+		for off := 0; off < 4; off++ {
+			base := r.IntN(20)
+			offs := make([]int32, n)
+			for i := range offs {
+				offs[i] = int32(r.IntN(300 - 16 - base + 1))
+			}
+			offs[n-1] = int32(300 - 16 - base)
+			g := simdtest.NewGuarded(16*n, off)
+			if p := k.gather16(g.S(), src, offs, base); p != n {
+				t.Fatalf("n=%d: gather16 reports row %d outside src", n, p)
+			}
+			want := make([]float32, 16*n)
+			for p, o := range offs {
+				copy(want[16*p:16*p+16], src[base+int(o):])
+			}
+			checkBits(t, "gather16", n, off, g, want)
+		}
+	}
+	for _, c := range []struct{ base, bad int }{{-1, 0}, {0, -1}, {300 - 15, 0}, {0, 285}} {
+		offs := []int32{0, 3, 0}
+		offs[1] = int32(c.bad)
+		if c.bad == 0 {
+			offs[1] = 3
+		}
+		dst := make([]float32, 48)
+		want := 1
+		if c.base != 0 {
+			want = 0
+		}
+		if p := k.gather16(dst, src, offs, c.base); p != want {
+			t.Fatalf("base %d offs %v: gather16 returned %d, want %d", c.base, offs, p, want)
+		}
+		for i, v := range dst {
+			if v != 0 {
+				t.Fatalf("base %d offs %v: dst[%d] written before the bad row was found", c.base, offs, i)
+			}
+		}
+	}
+}
+
+// TestWasmExpTail: exp_sub_sum runs its vector loop ($exp_loop) on the
+// first n&^3 values and $exp4 on the rest; both must compute the same
+// function bit for bit, so equal inputs give equal outputs wherever they
+// fall.
+func TestWasmExpTail(t *testing.T) {
+	k := loadedWasmSet(t)
+	r := rand.New(rand.NewPCG(23, 24))
+	for i := 0; i < 2000; i++ {
+		v := float32(r.NormFloat64() * 30)
+		switch i {
+		case 0:
+			v = float32(math.Inf(1))
+		case 1:
+			v = float32(math.Inf(-1))
+		case 2:
+			v = -103.5
+		case 3:
+			v = 88.7
+		}
+		x := []float32{v, v, v, v, v, v, v}
+		k.expSubSum(x, 0.25)
+		for j := range x {
+			if math.Float32bits(x[j]) != math.Float32bits(x[0]) {
+				t.Fatalf("exp(%v - 0.25): vector loop gives %v, tail gives %v (element %d)", v, x[0], x[j], j)
+			}
+		}
+	}
+}
+
+// BenchmarkWasmLayerKernels times the kernels of the element-wise layers
+// of a U-Net on 4096 values (one chunk of nn.SiLU), with the loaded wasm set
+// and the generic one side by side: SiLU, the exponential of softmax
+// (ExpSubSum, with a copy to restore its input), the two group-norm passes,
+// and GatherRows of 256 rows of 16 (a convolution panel).
+func BenchmarkWasmLayerKernels(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const n = 4096
+	x, y, s := simdtest.Rand(r, n), make([]float32, n), make([]float32, n)
+	for _, impl := range Supported() {
+		Use(impl)
+		b.Run("op=silu/impl="+impl, func(b *testing.B) {
+			for b.Loop() {
+				SiLU(y, s, x)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/elem")
+		})
+		b.Run("op=expsubsum/impl="+impl, func(b *testing.B) {
+			for b.Loop() {
+				copy(y, x)
+				ExpSubSum(y, 1)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/elem")
+		})
+		b.Run("op=norm/impl="+impl, func(b *testing.B) {
+			for b.Loop() {
+				CenterSumSquares(y, x, 0.5)
+				NormalizeAffine(y, s, 1.5, 0.5, 0.25)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/elem")
+		})
+		b.Run("op=gather/impl="+impl, func(b *testing.B) {
+			offs := make([]int32, 256)
+			for i := range offs {
+				offs[i] = int32(r.IntN(n - 16))
+			}
+			for b.Loop() {
+				GatherRows(y, 16, x, 0, offs)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/256, "ns/row")
+		})
+	}
+	Use("auto")
+}
+
+// TestWasmOffsRange: the offset range that gather16's bounds check relies
+// on equals the Go minimum and maximum, for every length and tail, negative
+// offsets and the int32 extremes included.
+func TestWasmOffsRange(t *testing.T) {
+	loadedWasmSet(t)
+	r := rand.New(rand.NewPCG(25, 26))
+	for n := 1; n <= 41; n++ {
+		for rep := 0; rep < 20; rep++ {
+			offs := make([]int32, n+1)[1:] // start off 16-byte alignment
+			for i := range offs {
+				offs[i] = int32(r.IntN(2000)) - 1000
+			}
+			if rep == 1 {
+				offs[r.IntN(n)] = math.MinInt32
+				offs[r.IntN(n)] = math.MaxInt32
+			}
+			res := wasmOffsRange(&offs[0], int32(n))
+			if got, want := int32(res), slices.Min(offs); got != want {
+				t.Fatalf("n=%d %v: min %d, want %d", n, offs, got, want)
+			}
+			if got, want := int32(res>>32), slices.Max(offs); got != want {
+				t.Fatalf("n=%d %v: max %d, want %d", n, offs, got, want)
+			}
 		}
 	}
 }

@@ -60,11 +60,7 @@ func AddChannels(x, e []float32, n, c, hw int) {
 	}
 	parallelFor(n*c, hw, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v := e[i]
-			row := x[i*hw : (i+1)*hw]
-			for j := range row {
-				row[j] += v
-			}
+			addScalar(x[i*hw:(i+1)*hw], e[i])
 		}
 	})
 }
@@ -75,7 +71,16 @@ func Accumulate(dst, x []float32) {
 	if len(dst) != len(x) {
 		panic(fmt.Sprintf("nn.Accumulate: dst has length %d, x %d", len(dst), len(x)))
 	}
-	for i, v := range x {
-		dst[i] += v
+	simd.Add(dst, dst, x)
+}
+
+// addScalar adds v to every element of x: x[i] + v*1 through the simd axpy
+// kernel (v*1 is exact, so every set rounds x[i] + v once, as the plain loop
+// does), over blocks of the row of ones.
+func addScalar(x []float32, v float32) {
+	for len(x) > 0 {
+		k := min(len(x), len(ones))
+		simd.Axpy(v, ones[:k], x[:k])
+		x = x[k:]
 	}
 }

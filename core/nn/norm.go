@@ -82,25 +82,15 @@ func (g *GroupNorm) Forward(x []float32, n, h, w int) []float32 {
 			m := float32(s / float64(size))
 			var ss float64
 			for ci := 0; ci < cg; ci++ {
-				xs, d := seg[ci*hw:(ci+1)*hw], xh[ci*hw:(ci+1)*hw]
-				for j, v := range xs {
-					d[j] = v - m
-				}
-				ss += float64(simd.SumSquares(d))
+				// xhat = x - m for now; the sum of its squares per channel.
+				ss += float64(simd.CenterSumSquares(xh[ci*hw:(ci+1)*hw], seg[ci*hw:(ci+1)*hw], m))
 			}
 			r := float32(1 / math.Sqrt(ss/float64(size)+float64(g.Eps)))
 			rstd[it] = r
 			c0 := (it % g.Groups) * cg
 			for ci := 0; ci < cg; ci++ {
-				ga, be := gamma[c0+ci], beta[c0+ci]
-				d := xh[ci*hw : (ci+1)*hw]
-				ys := y[it*size+ci*hw : it*size+(ci+1)*hw]
-				ys = ys[:len(d)]
-				for j, v := range d {
-					t := v * r
-					d[j] = t
-					ys[j] = t*ga + be
-				}
+				// xhat = (x - m)*r and y = xhat*gamma + beta.
+				simd.NormalizeAffine(xh[ci*hw:(ci+1)*hw], y[it*size+ci*hw:it*size+(ci+1)*hw], r, gamma[c0+ci], beta[c0+ci])
 			}
 		}
 	})
