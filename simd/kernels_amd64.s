@@ -1152,6 +1152,123 @@ silu_done:
 	VZEROUPPER
 	RET
 
+// func centerSumSquaresAVX2(dst []float32, x []float32, mean float32) float32
+// Requires: AVX, FMA3
+TEXT ·centerSumSquaresAVX2(SB), NOSPLIT, $0-60
+	VBROADCASTSS mean+48(FP), Y0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         x_len+32(FP), DX
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	ANDQ         $-32, SI
+
+css_loop32:
+	CMPQ        BX, SI
+	JGE         css_loop8
+	VMOVUPS     (CX)(BX*4), Y5
+	VSUBPS      Y0, Y5, Y5
+	VMOVUPS     Y5, (AX)(BX*4)
+	VFMADD231PS Y5, Y5, Y1
+	VMOVUPS     32(CX)(BX*4), Y5
+	VSUBPS      Y0, Y5, Y5
+	VMOVUPS     Y5, 32(AX)(BX*4)
+	VFMADD231PS Y5, Y5, Y2
+	VMOVUPS     64(CX)(BX*4), Y5
+	VSUBPS      Y0, Y5, Y5
+	VMOVUPS     Y5, 64(AX)(BX*4)
+	VFMADD231PS Y5, Y5, Y3
+	VMOVUPS     96(CX)(BX*4), Y5
+	VSUBPS      Y0, Y5, Y5
+	VMOVUPS     Y5, 96(AX)(BX*4)
+	VFMADD231PS Y5, Y5, Y4
+	ADDQ        $0x00000020, BX
+	JMP         css_loop32
+	ANDQ $-8, DX
+
+css_loop8:
+	CMPQ        BX, DX
+	JGE         css_done
+	VMOVUPS     (CX)(BX*4), Y5
+	VSUBPS      Y0, Y5, Y5
+	VMOVUPS     Y5, (AX)(BX*4)
+	VFMADD231PS Y5, Y5, Y1
+	ADDQ        $0x00000008, BX
+	JMP         css_loop8
+
+css_done:
+	VADDPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y3
+	VADDPS       Y3, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func normalizeAffineAVX2(xhat []float32, y []float32, rstd float32, gamma float32, beta float32)
+// Requires: AVX
+TEXT ·normalizeAffineAVX2(SB), NOSPLIT, $0-60
+	VBROADCASTSS rstd+48(FP), Y0
+	VBROADCASTSS gamma+52(FP), Y1
+	VBROADCASTSS beta+56(FP), Y2
+	MOVQ         xhat_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         xhat_len+8(FP), DX
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	ANDQ         $-32, SI
+
+naf_loop32:
+	CMPQ    BX, SI
+	JGE     naf_loop8
+	VMULPS  (AX)(BX*4), Y0, Y3
+	VMOVUPS Y3, (AX)(BX*4)
+	VMULPS  Y1, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (CX)(BX*4)
+	VMULPS  32(AX)(BX*4), Y0, Y3
+	VMOVUPS Y3, 32(AX)(BX*4)
+	VMULPS  Y1, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, 32(CX)(BX*4)
+	VMULPS  64(AX)(BX*4), Y0, Y3
+	VMOVUPS Y3, 64(AX)(BX*4)
+	VMULPS  Y1, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, 64(CX)(BX*4)
+	VMULPS  96(AX)(BX*4), Y0, Y3
+	VMOVUPS Y3, 96(AX)(BX*4)
+	VMULPS  Y1, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, 96(CX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     naf_loop32
+	ANDQ $-8, DX
+
+naf_loop8:
+	CMPQ    BX, DX
+	JGE     naf_done
+	VMULPS  (AX)(BX*4), Y0, Y3
+	VMOVUPS Y3, (AX)(BX*4)
+	VMULPS  Y1, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (CX)(BX*4)
+	ADDQ    $0x00000008, BX
+	JMP     naf_loop8
+
+naf_done:
+	VZEROUPPER
+	RET
+
 // func fmaPeakAVX2(iters int)
 // Requires: AVX, FMA3
 TEXT ·fmaPeakAVX2(SB), NOSPLIT, $0-8

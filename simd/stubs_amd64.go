@@ -93,6 +93,20 @@ func gatherRows16AVX2(dst []float32, src []float32, offs []int32, base int) int
 //go:noescape
 func siluAVX2(y []float32, s []float32, x []float32)
 
+// centerSumSquaresAVX2 sets dst[i] = x[i] - mean over the first len(x)&^7
+// elements and returns the sum of their squares (fused multiply-adds into
+// four accumulators, as dotAVX2 sums).
+//
+//go:noescape
+func centerSumSquaresAVX2(dst []float32, x []float32, mean float32) float32
+
+// normalizeAffineAVX2 sets t = xhat[i]*rstd, xhat[i] = t and y[i] = t*gamma + beta
+// over the first len(xhat)&^7 elements, rounding like the generic loop (no
+// fused multiply-add).
+//
+//go:noescape
+func normalizeAffineAVX2(xhat []float32, y []float32, rstd float32, gamma float32, beta float32)
+
 // fmaPeakAVX2 runs iters iterations of 12 independent 8-wide fused
 // multiply-adds (192 floating-point operations each).
 func fmaPeakAVX2(iters int)

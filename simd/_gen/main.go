@@ -35,6 +35,8 @@ func main() {
 	packB16()
 	gatherRows16()
 	silu()
+	centerSumSquares()
+	normalizeAffine()
 	fmaPeak()
 	Generate()
 }
@@ -712,6 +714,62 @@ func packB16() {
 	ADDQ(U32(64), dst)
 	DECQ(kc)
 	JNZ(LabelRef("packb_row"))
+	VZEROUPPER()
+	RET()
+}
+
+// centerSumSquares is the first pass of group normalisation: centre and sum
+// the squares, with the accumulators of dot.
+func centerSumSquares() {
+	TEXT("centerSumSquaresAVX2", NOSPLIT, "func(dst, x []float32, mean float32) float32")
+	Pragma("noescape")
+	Doc("centerSumSquaresAVX2 sets dst[i] = x[i] - mean over the first len(x)&^7",
+		"elements and returns the sum of their squares (fused multiply-adds into",
+		"four accumulators, as dotAVX2 sums).")
+	mean := bcast("mean")
+	dst := Load(Param("dst").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := make([]VecVirtual, 4)
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	loops("css", n, func(u int, idx GPVirtual) {
+		t := YMM()
+		VMOVUPS(at(x, idx, u), t)
+		VSUBPS(mean, t, t)
+		VMOVUPS(t, at(dst, idx, u))
+		VFMADD231PS(t, t, acc[u])
+	})
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	s := hsum(acc[0])
+	VMOVSS(s, returnAddr(0))
+	VZEROUPPER()
+	RET()
+}
+
+// normalizeAffine is the second pass of group normalisation.
+func normalizeAffine() {
+	TEXT("normalizeAffineAVX2", NOSPLIT, "func(xhat, y []float32, rstd, gamma, beta float32)")
+	Pragma("noescape")
+	Doc("normalizeAffineAVX2 sets t = xhat[i]*rstd, xhat[i] = t and y[i] = t*gamma + beta",
+		"over the first len(xhat)&^7 elements, rounding like the generic loop (no",
+		"fused multiply-add).")
+	rstd, gamma, beta := bcast("rstd"), bcast("gamma"), bcast("beta")
+	xhat := Load(Param("xhat").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("xhat").Len(), GP64())
+	loops("naf", n, func(u int, idx GPVirtual) {
+		t, o := YMM(), YMM()
+		VMULPS(at(xhat, idx, u), rstd, t)
+		VMOVUPS(t, at(xhat, idx, u))
+		VMULPS(gamma, t, o)
+		VADDPS(beta, o, o)
+		VMOVUPS(o, at(y, idx, u))
+	})
 	VZEROUPPER()
 	RET()
 }

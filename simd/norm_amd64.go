@@ -1,0 +1,47 @@
+//go:build gc && !purego
+
+package simd
+
+// The avx2 set's group-norm kernels (see normKernels). centerSumSquares sums
+// in the order of the avx2 SumSquares, so its results are those of centring
+// and then calling SumSquares, bit for bit; normalizeAffine rounds like the
+// generic loop.
+var avx2Norm = normKernels{centerSumSquares: centerSumSquaresAVX2Go, normalizeAffine: normalizeAffineAVX2Go}
+
+func init() {
+	prev := normFor
+	normFor = func(s *kernelSet) *normKernels {
+		if s == &avx2 {
+			return &avx2Norm
+		}
+		return prev(s)
+	}
+}
+
+func centerSumSquaresAVX2Go(dst, x []float32, mean float32) float32 {
+	dst = dst[:len(x)]
+	n := len(x) &^ 7
+	var sum float32
+	if n > 0 {
+		sum = centerSumSquaresAVX2(dst[:n], x[:n], mean)
+	}
+	for i := n; i < len(x); i++ {
+		d := x[i] - mean
+		dst[i] = d
+		sum += d * d
+	}
+	return sum
+}
+
+func normalizeAffineAVX2Go(xhat, y []float32, rstd, gamma, beta float32) {
+	y = y[:len(xhat)]
+	n := len(xhat) &^ 7
+	if n > 0 {
+		normalizeAffineAVX2(xhat[:n], y[:n], rstd, gamma, beta)
+	}
+	for i := n; i < len(xhat); i++ {
+		t := xhat[i] * rstd
+		xhat[i] = t
+		y[i] = float32(t*gamma) + beta
+	}
+}
