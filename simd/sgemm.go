@@ -396,7 +396,7 @@ func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mcur, kc, mr int
 // packB copies op(B)[pc:pc+kc, jc:jc+nc] into nr-column panels: panel s
 // holds, for each p, the nr values of columns jc+s*nr.. (zero-padded).
 func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int, packPanel func(dst, b []float32, ldb, kc int, trans bool)) {
-	if !trans && nr == 16 && nc >= 16 {
+	if !trans && nr == 16 && nc >= 16 && packPanel == nil {
 		// Row by row of B (contiguous reads), 16 values into each full panel.
 		full := nc / 16 * 16
 		for p := 0; p < kc; p++ {

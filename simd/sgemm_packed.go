@@ -240,7 +240,25 @@ func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 					k0 := b * gemmKC
 					kc := min(gemmKC, k-k0)
 					packPanel(packB, bp, nr, k0, kc, j0, ncur)
-					for ir := 0; ir < m; ir += mr {
+					// With a block kernel (wasm), one call does every full
+					// tile of a full column panel that lies in one group.
+					ir0 := 0
+					if kern.block != nil && ncur == nr && j0/c.Group == (j0+nr-1)/c.Group && m >= mr {
+						ir0 = m / mr * mr
+						off := c.off(0, j0)
+						if b == 0 && !(bias == nil && beta == 1) {
+							for i := 0; i < ir0; i++ {
+								row := c.C[off+i*c.Ldc : off+i*c.Ldc+nr]
+								if bias != nil {
+									fill32(row, bias[i])
+								} else {
+									clear(row)
+								}
+							}
+						}
+						kern.block(kc, a[mPad*k0:], bp[:nr*kc], c.C[off:], c.Ldc, ir0, nr)
+					}
+					for ir := ir0; ir < m; ir += mr {
 						packedTile(kern, kc, a[mPad*k0+ir*kc:mPad*k0+(ir+mr)*kc], bp[:nr*kc], c, ir, j0, min(mr, m-ir), ncur, b == 0, bias, beta, tile)
 					}
 				}
