@@ -115,6 +115,19 @@ const (
 	gemmNC = 3072
 )
 
+// kcFor is the k-block width for inner dimension k: the fewest blocks of at
+// most gemmKC, made as equal as possible (k = 289, a 3x3 convolution over 32
+// channels plus its bias, gives 145 + 144 rather than 256 + 33, whose short
+// block would pay a whole pass over C for little work). It depends on k
+// alone, never on the thread count.
+func kcFor(k int) int {
+	if k <= 0 {
+		return gemmKC
+	}
+	blocks := (k + gemmKC - 1) / gemmKC
+	return (k + blocks - 1) / blocks
+}
+
 var threads atomic.Int32
 
 // SetThreads sets how many goroutines sgemm (and the kernels built on it) may
@@ -206,7 +219,8 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 		nthreads = 1
 	}
 	mc, mBlocks, split := gemmTasks(mr, nr, m, min(n, gemmNC), nthreads)
-	kcMax := min(gemmKC, kk)
+	kcb := kcFor(kk)
+	kcMax := kcb
 	bufB := getBuf(kcMax * roundUp(min(n, gemmNC), nr))
 	defer floatPool.Put(bufB)
 	workers := min(nthreads, mBlocks*split)
@@ -225,8 +239,8 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(gemmNC, n-jc)
 		nPanels := (nc + nr - 1) / nr
-		for pc := 0; pc < kk; pc += gemmKC {
-			kc := min(gemmKC, kk-pc)
+		for pc := 0; pc < kk; pc += kcb {
+			kc := min(kcb, kk-pc)
 			micro := k.micro
 			if storeFirst && pc == 0 {
 				micro = k.microStore

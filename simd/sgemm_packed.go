@@ -203,15 +203,16 @@ func fill32(x []float32, v float32) {
 func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, bias []float32, beta float32, c GroupedC, nthreads int) {
 	mr, nr := kern.mr, kern.nr
 	mPad := roundUp(m, mr)
-	kBlocks := (k + gemmKC - 1) / gemmKC
+	kcb := kcFor(k)
+	kBlocks := (k + kcb - 1) / kcb
 	bufA := getBuf(mPad * k)
 	defer floatPool.Put(bufA)
 	a := *bufA
-	// Block b (k0 = b*gemmKC, width kc) holds its row panels at
+	// Block b (k0 = b*kcb, width kc) holds its row panels at
 	// mPad*k0 + ir*kc.
 	for b := 0; b < kBlocks; b++ {
-		k0 := b * gemmKC
-		kc := min(gemmKC, k-k0)
+		k0 := b * kcb
+		kc := min(kcb, k-k0)
 		for ir := 0; ir < m; ir += mr {
 			packPanel(packA, a[mPad*k0+ir*kc:], mr, k0, kc, ir, min(mr, m-ir))
 		}
@@ -237,8 +238,8 @@ func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 				j0 := s * nr
 				ncur := min(nr, n-j0)
 				for b := 0; b < kBlocks; b++ {
-					k0 := b * gemmKC
-					kc := min(gemmKC, k-k0)
+					k0 := b * kcb
+					kc := min(kcb, k-k0)
 					packPanel(packB, bp, nr, k0, kc, j0, ncur)
 					// With a block kernel (wasm), one call does every full
 					// tile of a full column panel that lies in one group.
@@ -276,6 +277,7 @@ func packedSplitM(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 	mPanels := (m + mr - 1) / mr
 	workers := max(1, min(nthreads, mPanels))
 	ncMax := min(roundUp(n, nr), gemmNC)
+	kcb := kcFor(k)
 	parallel(workers, func(w int) {
 		p0, p1 := mPanels*w/workers, mPanels*(w+1)/workers
 		bufB := getBuf(ncMax*gemmKC + mr*gemmKC + mr*nr)
@@ -285,8 +287,8 @@ func packedSplitM(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 		tile := (*bufB)[ncMax*gemmKC+mr*gemmKC:]
 		for jc := 0; jc < n; jc += gemmNC {
 			nc := min(gemmNC, n-jc)
-			for k0 := 0; k0 < k; k0 += gemmKC {
-				kc := min(gemmKC, k-k0)
+			for k0 := 0; k0 < k; k0 += kcb {
+				kc := min(kcb, k-k0)
 				for jr := 0; jr < nc; jr += nr {
 					packPanel(packB, bb[jr*kc:], nr, k0, kc, jc+jr, min(nr, nc-jr))
 				}
