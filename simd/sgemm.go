@@ -174,23 +174,8 @@ func gemmTasks(mr, nr, m, n, workers int) (mc, mBlocks, split int) {
 	return mc, mBlocks, split
 }
 
-// parallel runs f(w) for w in [0, workers) on as many goroutines and waits.
-func parallel(workers int, f func(w int)) {
-	if workers <= 1 {
-		f(0)
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(w)
-		}()
-	}
-	f(0)
-	wg.Wait()
-}
+// parallel runs f(w) for w in [0, workers) on the worker pool and waits.
+func parallel(workers int, f func(w int)) { Parallel(workers, f) }
 
 // sgemm runs the packed driver with kernel k. Arguments are already checked.
 func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

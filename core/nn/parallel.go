@@ -35,16 +35,7 @@ func parallelFor(n, cost int, fn func(lo, hi int)) {
 			fn(n*t/tasks, n*(t+1)/tasks)
 		}
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run()
-		}()
-	}
-	run()
-	wg.Wait()
+	simd.Parallel(workers, func(int) { run() })
 }
 
 // scratch holds float32 buffers that live only within one call (packed or
