@@ -29,6 +29,7 @@ var avx2 = kernelSet{
 	expSubSum:         expSubSumAVX2Go,
 	gemm:              gemmKernel{mr: 6, nr: 16, micro: gemm6x16AVX2, microStore: gemm6x16StoreAVX2, pack6: packA6AVX2Go, packB16: packB16AVX2},
 	silu8:             siluAVX2,
+	siluGrad8:         siluGradAVX2,
 	gather16:          gatherRows16AVX2,
 }
 

@@ -1269,6 +1269,73 @@ naf_done:
 	VZEROUPPER
 	RET
 
+// func siluGradAVX2(dx []float32, dy []float32, x []float32, s []float32)
+// Requires: AVX, AVX2
+TEXT ·siluGradAVX2(SB), NOSPLIT, $0-96
+	MOVL         $0x3f800000, AX
+	VMOVD        AX, X0
+	VBROADCASTSS X0, Y0
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         s_base+72(FP), BX
+	MOVQ         dx_len+8(FP), SI
+	XORQ         DI, DI
+	MOVQ         SI, R8
+	ANDQ         $-32, R8
+
+sgrad_loop32:
+	CMPQ    DI, R8
+	JGE     sgrad_loop8
+	VMOVUPS (BX)(DI*4), Y1
+	VSUBPS  Y1, Y0, Y2
+	VMULPS  (DX)(DI*4), Y2, Y2
+	VADDPS  Y0, Y2, Y2
+	VMULPS  (CX)(DI*4), Y1, Y1
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)(DI*4)
+	VMOVUPS 32(BX)(DI*4), Y1
+	VSUBPS  Y1, Y0, Y2
+	VMULPS  32(DX)(DI*4), Y2, Y2
+	VADDPS  Y0, Y2, Y2
+	VMULPS  32(CX)(DI*4), Y1, Y1
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, 32(AX)(DI*4)
+	VMOVUPS 64(BX)(DI*4), Y1
+	VSUBPS  Y1, Y0, Y2
+	VMULPS  64(DX)(DI*4), Y2, Y2
+	VADDPS  Y0, Y2, Y2
+	VMULPS  64(CX)(DI*4), Y1, Y1
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, 64(AX)(DI*4)
+	VMOVUPS 96(BX)(DI*4), Y1
+	VSUBPS  Y1, Y0, Y2
+	VMULPS  96(DX)(DI*4), Y2, Y2
+	VADDPS  Y0, Y2, Y2
+	VMULPS  96(CX)(DI*4), Y1, Y1
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, 96(AX)(DI*4)
+	ADDQ    $0x00000020, DI
+	JMP     sgrad_loop32
+	ANDQ $-8, SI
+
+sgrad_loop8:
+	CMPQ    DI, SI
+	JGE     sgrad_done
+	VMOVUPS (BX)(DI*4), Y1
+	VSUBPS  Y1, Y0, Y2
+	VMULPS  (DX)(DI*4), Y2, Y2
+	VADDPS  Y0, Y2, Y2
+	VMULPS  (CX)(DI*4), Y1, Y1
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)(DI*4)
+	ADDQ    $0x00000008, DI
+	JMP     sgrad_loop8
+
+sgrad_done:
+	VZEROUPPER
+	RET
+
 // func fmaPeakAVX2(iters int)
 // Requires: AVX, FMA3
 TEXT ·fmaPeakAVX2(SB), NOSPLIT, $0-8

@@ -32,3 +32,30 @@ func SiLU(y, s, x []float32) {
 		ys[i] = v * sg
 	}
 }
+
+// SiLUGrad is SiLU's backward pass from the sigmoid s that SiLU kept:
+//
+//	for i := range dx { dx[i] = dy[i] * s[i] * (1 + x[i]*(1-s[i])) }
+//
+// Every set rounds each operation as this loop does (no fused multiply-add),
+// so the result is the same in every set.
+func SiLUGrad(dx, dy, x, s []float32) {
+	if len(dy) != len(dx) || len(x) != len(dx) || len(s) != len(dx) {
+		panic(fmt.Sprintf("simd.SiLUGrad: dx has length %d, dy %d, x %d, s %d", len(dx), len(dy), len(x), len(s)))
+	}
+	n := 0
+	if k := current.Load().siluGrad8; k != nil {
+		n = len(dx) &^ 7
+		if n > 0 {
+			k(dx[:n], dy[:n], x[:n], s[:n])
+		}
+	}
+	siluGradGeneric(dx[n:], dy[n:], x[n:], s[n:])
+}
+
+func siluGradGeneric(dx, dy, x, s []float32) {
+	dy, x, s = dy[:len(dx)], x[:len(dx)], s[:len(dx)]
+	for i, sg := range s {
+		dx[i] = dy[i] * sg * (1 + x[i]*(1-sg))
+	}
+}

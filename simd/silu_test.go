@@ -46,3 +46,32 @@ func TestSiLU(t *testing.T) {
 		}
 	})
 }
+
+// TestSiLUGrad: every set gives the generic loop's bits, for lengths 0..100
+// and longer, unaligned starts, guard bands around dx, NaN and infinities;
+// mismatched lengths panic before any kernel runs.
+func TestSiLUGrad(t *testing.T) {
+	forEachSet(t, func(t *testing.T, name string) {
+		r := rand.New(rand.NewPCG(43, 44))
+		for _, n := range testLengths() {
+			for off := 0; off < maxOff; off += 3 {
+				x := simdtest.Offset(special(r, simdtest.Rand(r, n), 0.02), off)
+				dy := simdtest.Offset(special(r, simdtest.Rand(r, n), 0.02), (off+1)%maxOff)
+				s := simdtest.Offset(simdtest.Rand(r, n), (off+2)%maxOff)
+				want := make([]float32, n)
+				for i := range want {
+					want[i] = dy[i] * s[i] * (1 + x[i]*(1-s[i]))
+				}
+				g := simdtest.NewGuarded(n, (off+5)%maxOff)
+				SiLUGrad(g.S(), dy, x, s)
+				checkBits(t, "SiLUGrad", n, off, g, want)
+			}
+		}
+		defer func() {
+			if recover() == nil {
+				t.Fatal("SiLUGrad with a short dy did not panic")
+			}
+		}()
+		SiLUGrad(make([]float32, 9), make([]float32, 8), make([]float32, 9), make([]float32, 9))
+	})
+}

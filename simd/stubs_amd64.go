@@ -107,6 +107,12 @@ func centerSumSquaresAVX2(dst []float32, x []float32, mean float32) float32
 //go:noescape
 func normalizeAffineAVX2(xhat []float32, y []float32, rstd float32, gamma float32, beta float32)
 
+// siluGradAVX2 sets dx[i] = dy[i]*s[i]*(1 + x[i]*(1-s[i])) over the first
+// len(dx)&^7 elements, rounding like the generic loop (no fused multiply-add).
+//
+//go:noescape
+func siluGradAVX2(dx []float32, dy []float32, x []float32, s []float32)
+
 // fmaPeakAVX2 runs iters iterations of 12 independent 8-wide fused
 // multiply-adds (192 floating-point operations each).
 func fmaPeakAVX2(iters int)

@@ -33,10 +33,8 @@ func (a *SiLU) Backward(dy []float32) []float32 {
 	}
 	dx := Grow(&a.dx, len(x))
 	parallelFor((len(x)+siluChunk-1)/siluChunk, siluChunk*4, func(lo, hi int) {
-		for i := lo * siluChunk; i < min(hi*siluChunk, len(x)); i++ {
-			v, sg := x[i], s[i]
-			dx[i] = dy[i] * sg * (1 + v*(1-sg))
-		}
+		lo, hi = lo*siluChunk, min(hi*siluChunk, len(x))
+		simd.SiLUGrad(dx[lo:hi], dy[lo:hi], x[lo:hi], s[lo:hi])
 	})
 	return dx
 }

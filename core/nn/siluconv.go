@@ -81,10 +81,8 @@ func (f *SiLUConv2d) Backward(dy []float32) []float32 {
 	}
 	dx := Grow(&f.dx, len(x))
 	parallelFor((len(x)+actChunk-1)/actChunk, actChunk*4, func(lo, hi int) {
-		for i := lo * actChunk; i < min(hi*actChunk, len(x)); i++ {
-			v, sg := x[i], s[i]
-			dx[i] = da[i] * sg * (1 + v*(1-sg))
-		}
+		lo, hi = lo*actChunk, min(hi*actChunk, len(x))
+		simd.SiLUGrad(dx[lo:hi], da[lo:hi], x[lo:hi], s[lo:hi])
 	})
 	return dx
 }

@@ -37,6 +37,7 @@ func main() {
 	silu()
 	centerSumSquares()
 	normalizeAffine()
+	siluGrad()
 	fmaPeak()
 	Generate()
 }
@@ -769,6 +770,32 @@ func normalizeAffine() {
 		VMULPS(gamma, t, o)
 		VADDPS(beta, o, o)
 		VMOVUPS(o, at(y, idx, u))
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// siluGrad is SiLU's backward pass from the kept sigmoid.
+func siluGrad() {
+	TEXT("siluGradAVX2", NOSPLIT, "func(dx, dy, x, s []float32)")
+	Pragma("noescape")
+	Doc("siluGradAVX2 sets dx[i] = dy[i]*s[i]*(1 + x[i]*(1-s[i])) over the first",
+		"len(dx)&^7 elements, rounding like the generic loop (no fused multiply-add).")
+	one := constant(1)
+	dx := Load(Param("dx").Base(), GP64())
+	dy := Load(Param("dy").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	sp := Load(Param("s").Base(), GP64())
+	n := Load(Param("dx").Len(), GP64())
+	loops("sgrad", n, func(u int, idx GPVirtual) {
+		sv, t, d := YMM(), YMM(), YMM()
+		VMOVUPS(at(sp, idx, u), sv)
+		VSUBPS(sv, one, t)         // 1 - s
+		VMULPS(at(x, idx, u), t, t) // x*(1-s)
+		VADDPS(one, t, t)           // 1 + x*(1-s)
+		VMULPS(at(dy, idx, u), sv, d)
+		VMULPS(t, d, d)
+		VMOVUPS(d, at(dx, idx, u))
 	})
 	VZEROUPPER()
 	RET()
