@@ -790,7 +790,7 @@ func siluGrad() {
 	loops("sgrad", n, func(u int, idx GPVirtual) {
 		sv, t, d := YMM(), YMM(), YMM()
 		VMOVUPS(at(sp, idx, u), sv)
-		VSUBPS(sv, one, t)         // 1 - s
+		VSUBPS(sv, one, t)          // 1 - s
 		VMULPS(at(x, idx, u), t, t) // x*(1-s)
 		VADDPS(one, t, t)           // 1 + x*(1-s)
 		VMULPS(at(dy, idx, u), sv, d)
