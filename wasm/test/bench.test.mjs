@@ -5,26 +5,10 @@
 // CDP_WASM_KERNELS=relaxed|simd128|none forces a kernel build.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import path from "node:path";
+import { loadCDP } from "../node.mjs";
 import zlib from "node:zlib";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-await import(path.join(root, "www/wasm_exec.js"));
-await import(path.join(root, "www/kernels.js"));
-const kernels = await globalThis.CDPKernels.load({
-  force: process.env.CDP_WASM_KERNELS || "auto",
-  fetchBytes: async (file) => readFileSync(path.join(root, "www", file)),
-});
-const go = new globalThis.Go();
-go.importObject.cdpkernels = kernels.imports;
-const ready = new Promise((resolve) => { globalThis.cdpReady = resolve; });
-const { instance } = await WebAssembly.instantiate(readFileSync(path.join(root, "www/cdp.wasm")), go.importObject);
-await kernels.attach(instance.exports.mem);
-go.run(instance);
-await ready;
-const cdp = globalThis.cdp;
+const { cdp, kernels } = await loadCDP();
 
 const tiny = { model: "unet-tiny", batch: 2, warmup: 0 };
 
