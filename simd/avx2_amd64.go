@@ -27,10 +27,13 @@ var avx2 = kernelSet{
 	sumSquares:        sumSquaresAVX2Go,
 	max:               maxAVX2Go,
 	expSubSum:         expSubSumAVX2Go,
-	gemm:              gemmKernel{mr: 6, nr: 16, micro: gemm6x16AVX2, microStore: gemm6x16StoreAVX2, pack6: packA6AVX2Go, packB16: packB16AVX2},
-	silu8:             siluAVX2,
-	siluGrad8:         siluGradAVX2,
-	gather16:          gatherRows16AVX2,
+	gemm: gemmKernel{mr: 6, nr: 16, micro: gemm6x16AVX2, microStore: gemm6x16StoreAVX2, pack6: packA6AVX2Go, packB16: packB16AVX2,
+		edge:      [8]func(kc int, a, b, c []float32, ldc int){1: gemm1x16AVX2, 2: gemm2x16AVX2, 3: gemm3x16AVX2, 4: gemm4x16AVX2, 5: gemm5x16AVX2},
+		edgeStore: [8]func(kc int, a, b, c []float32, ldc int){1: gemm1x16StoreAVX2, 2: gemm2x16StoreAVX2, 3: gemm3x16StoreAVX2, 4: gemm4x16StoreAVX2, 5: gemm5x16StoreAVX2},
+	},
+	silu8:     siluAVX2,
+	siluGrad8: siluGradAVX2,
+	gather16:  gatherRows16AVX2,
 }
 
 func dotAVX2Go(x, y []float32) float32 {

@@ -33,6 +33,10 @@ type gemmKernel struct {
 	micro      func(kc int, a, b, c []float32, ldc int)
 	microStore func(kc int, a, b, c []float32, ldc int)
 	pack6      func(dst, a []float32, lda, kc8 int, alpha float32)
+	// edge and edgeStore, when set, are micro and microStore for the first
+	// r < mr rows of a packed A panel (edge[r]), for the last row panel of
+	// a matrix whose height is not a multiple of mr.
+	edge, edgeStore [8]func(kc int, a, b, c []float32, ldc int)
 	// packB16, when set (nr = 16), packs the first panels full 16-column
 	// panels of row-major B: dst[s*16*kc+16p+j] = b[p*ldb+16s+j]. Lengths
 	// are checked by the driver.
@@ -49,6 +53,18 @@ type gemmKernel struct {
 	block      func(kc int, a, b, c []float32, ldc, m, n int)
 	packPanelA func(dst, a []float32, lda, kc int, trans bool, alpha float32)
 	packPanelB func(dst, b []float32, ldb, kc int, trans bool)
+}
+
+// edgeKernel returns the kernel for the first rows < mr rows of a panel
+// (the storing one if store), or nil.
+func (k *gemmKernel) edgeKernel(rows int, store bool) func(kc int, a, b, c []float32, ldc int) {
+	if rows <= 0 || rows >= k.mr || rows >= len(k.edge) {
+		return nil
+	}
+	if store {
+		return k.edgeStore[rows]
+	}
+	return k.edge[rows]
 }
 
 var gemmGeneric = gemmKernel{mr: 4, nr: 4, micro: microGeneric4x4}
@@ -272,6 +288,10 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 						ap := bufA[ir*kc : ir*kc+mr*kc]
 						if mcr == mr && ncur == nr {
 							micro(kc, ap, bp, c[off:], ldc)
+							continue
+						}
+						if e := k.edgeKernel(mcr, storeFirst && pc == 0); e != nil && ncur == nr {
+							e(kc, ap, bp, c[off:], ldc)
 							continue
 						}
 						tileIn(tile, c[off:], ldc, mr, nr, mcr, ncur)

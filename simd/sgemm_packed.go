@@ -153,6 +153,28 @@ func packedTile(kern gemmKernel, kc int, ap, bp []float32, c GroupedC, i0, j0, m
 		}
 		return
 	}
+	if e := kern.edgeKernel(mcr, false); e != nil && ncur == nr && j0/c.Group == (j0+nr-1)/c.Group {
+		// The last, partial row panel: straight into C as above.
+		off := c.off(i0, j0)
+		cc := c.C[off:]
+		switch {
+		case !first || (bias == nil && beta == 1):
+		case bias != nil:
+			for i := 0; i < mcr; i++ {
+				fill32(cc[i*c.Ldc:i*c.Ldc+nr], bias[i0+i])
+			}
+		default:
+			if s := kern.edgeKernel(mcr, true); s != nil {
+				s(kc, ap, bp, cc, c.Ldc)
+				return
+			}
+			for i := 0; i < mcr; i++ {
+				clear(cc[i*c.Ldc : i*c.Ldc+nr])
+			}
+		}
+		e(kc, ap, bp, cc, c.Ldc)
+		return
+	}
 	load := !first || (bias == nil && beta == 1)
 	clear(tile[:mr*nr])
 	if j0/c.Group == (j0+ncur-1)/c.Group {

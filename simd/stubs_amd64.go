@@ -67,6 +67,76 @@ func gemm6x16AVX2(kc int, a []float32, b []float32, c []float32, ldc int)
 //go:noescape
 func gemm6x16StoreAVX2(kc int, a []float32, b []float32, c []float32, ldc int)
 
+// gemm1x16AVX2 adds the product of the first 1 rows of the packed 6 x kc
+// panel a and the packed kc x 16 panel b to the 1 x 16 tile of c with row
+// stride ldc.
+//
+//go:noescape
+func gemm1x16AVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
+// gemm1x16StoreAVX2 stores the product of the first 1 rows of the packed 6 x kc
+// panel a and the packed kc x 16 panel b into the 1 x 16 tile of c with row
+// stride ldc, ignoring what c held.
+//
+//go:noescape
+func gemm1x16StoreAVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
+// gemm2x16AVX2 adds the product of the first 2 rows of the packed 6 x kc
+// panel a and the packed kc x 16 panel b to the 2 x 16 tile of c with row
+// stride ldc.
+//
+//go:noescape
+func gemm2x16AVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
+// gemm2x16StoreAVX2 stores the product of the first 2 rows of the packed 6 x kc
+// panel a and the packed kc x 16 panel b into the 2 x 16 tile of c with row
+// stride ldc, ignoring what c held.
+//
+//go:noescape
+func gemm2x16StoreAVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
+// gemm3x16AVX2 adds the product of the first 3 rows of the packed 6 x kc
+// panel a and the packed kc x 16 panel b to the 3 x 16 tile of c with row
+// stride ldc.
+//
+//go:noescape
+func gemm3x16AVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
+// gemm3x16StoreAVX2 stores the product of the first 3 rows of the packed 6 x kc
+// panel a and the packed kc x 16 panel b into the 3 x 16 tile of c with row
+// stride ldc, ignoring what c held.
+//
+//go:noescape
+func gemm3x16StoreAVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
+// gemm4x16AVX2 adds the product of the first 4 rows of the packed 6 x kc
+// panel a and the packed kc x 16 panel b to the 4 x 16 tile of c with row
+// stride ldc.
+//
+//go:noescape
+func gemm4x16AVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
+// gemm4x16StoreAVX2 stores the product of the first 4 rows of the packed 6 x kc
+// panel a and the packed kc x 16 panel b into the 4 x 16 tile of c with row
+// stride ldc, ignoring what c held.
+//
+//go:noescape
+func gemm4x16StoreAVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
+// gemm5x16AVX2 adds the product of the first 5 rows of the packed 6 x kc
+// panel a and the packed kc x 16 panel b to the 5 x 16 tile of c with row
+// stride ldc.
+//
+//go:noescape
+func gemm5x16AVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
+// gemm5x16StoreAVX2 stores the product of the first 5 rows of the packed 6 x kc
+// panel a and the packed kc x 16 panel b into the 5 x 16 tile of c with row
+// stride ldc, ignoring what c held.
+//
+//go:noescape
+func gemm5x16StoreAVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
 // packA6AVX2 sets dst[6p+i] = alpha*a[i*lda+p] for i < 6 and p < kc8 (a
 // multiple of 8), writing up to dst[6*kc8+2].
 //

@@ -31,6 +31,10 @@ func main() {
 	expSubSum()
 	gemm6x16("gemm6x16AVX2", false)
 	gemm6x16("gemm6x16StoreAVX2", true)
+	for rows := 1; rows < 6; rows++ {
+		gemmRx16(fmt.Sprintf("gemm%dx16AVX2", rows), false, rows)
+		gemmRx16(fmt.Sprintf("gemm%dx16StoreAVX2", rows), true, rows)
+	}
 	packA6()
 	packB16()
 	gatherRows16()
@@ -450,14 +454,28 @@ func silu() {
 // gemm6x16 is the sgemm micro-kernel: 12 YMM accumulators hold a 6x16 tile
 // of C; each step broadcasts 6 values of the packed A panel and multiplies
 // them with two vectors of the packed B panel.
-func gemm6x16(name string, overwrite bool) {
+func gemm6x16(name string, overwrite bool) { gemmRx16(name, overwrite, 6) }
+
+// gemmRx16 is gemm6x16 for the first rows (1..6) of the packed 6-row A panel
+// (its stride stays 6 floats a step): the kernels for the last, partial row
+// panel, which then needs neither a copy of C nor work on padding rows.
+func gemmRx16(name string, overwrite bool, rows int) {
 	TEXT(name, NOSPLIT, "func(kc int, a, b, c []float32, ldc int)")
 	Pragma("noescape")
-	if overwrite {
+	switch {
+	case rows < 6 && overwrite:
+		Doc(fmt.Sprintf("%s stores the product of the first %d rows of the packed 6 x kc", name, rows),
+			fmt.Sprintf("panel a and the packed kc x 16 panel b into the %d x 16 tile of c with row", rows),
+			"stride ldc, ignoring what c held.")
+	case rows < 6:
+		Doc(fmt.Sprintf("%s adds the product of the first %d rows of the packed 6 x kc", name, rows),
+			fmt.Sprintf("panel a and the packed kc x 16 panel b to the %d x 16 tile of c with row", rows),
+			"stride ldc.")
+	case overwrite:
 		Doc(name+" stores the product of the packed 6 x kc panel a and the packed",
 			"kc x 16 panel b into the 6 x 16 tile of c with row stride ldc, ignoring",
 			"what c held (see gemmKernel.microStore).")
-	} else {
+	default:
 		Doc(name+" adds the product of the packed 6 x kc panel a and the packed",
 			"kc x 16 panel b to the 6 x 16 tile of c with row stride ldc (see gemmKernel).")
 	}
@@ -473,24 +491,27 @@ func gemm6x16(name string, overwrite bool) {
 		r, l3 := GP64(), GP64()
 		LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, l3)
 		for i, m := range []Mem{{Base: c}, {Base: c, Index: ldc, Scale: 1}, {Base: c, Index: ldc, Scale: 2}} {
-			_ = i
-			PREFETCHT0(m)
-			PREFETCHT0(m.Offset(60))
+			if i < rows {
+				PREFETCHT0(m)
+				PREFETCHT0(m.Offset(60))
+			}
 		}
 		LEAQ(Mem{Base: c, Index: l3, Scale: 1}, r)
-		for _, m := range []Mem{{Base: r}, {Base: r, Index: ldc, Scale: 1}, {Base: r, Index: ldc, Scale: 2}} {
-			PREFETCHT0(m)
-			PREFETCHT0(m.Offset(60))
+		for i, m := range []Mem{{Base: r}, {Base: r, Index: ldc, Scale: 1}, {Base: r, Index: ldc, Scale: 2}} {
+			if 3+i < rows {
+				PREFETCHT0(m)
+				PREFETCHT0(m.Offset(60))
+			}
 		}
 	}
-	acc := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
+	acc := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}[:2*rows]
 	for _, r := range acc {
 		VXORPS(r, r, r)
 	}
 	step := func(p int) {
 		VMOVUPS(Mem{Base: b, Disp: 64 * p}, Y12)
 		VMOVUPS(Mem{Base: b, Disp: 64*p + 32}, Y13)
-		for i := 0; i < 6; i++ {
+		for i := 0; i < rows; i++ {
 			s := Y14
 			if i%2 == 1 {
 				s = Y15
@@ -524,14 +545,14 @@ func gemm6x16(name string, overwrite bool) {
 	DECQ(kc)
 	JMP(LabelRef("gemm_loop1"))
 	Label("gemm_store")
-	for i := 0; i < 6; i++ {
+	for i := 0; i < rows; i++ {
 		if !overwrite {
 			VADDPS(Mem{Base: c}, acc[2*i], acc[2*i])
 			VADDPS(Mem{Base: c, Disp: 32}, acc[2*i+1], acc[2*i+1])
 		}
 		VMOVUPS(acc[2*i], Mem{Base: c})
 		VMOVUPS(acc[2*i+1], Mem{Base: c, Disp: 32})
-		if i < 5 {
+		if i < rows-1 {
 			ADDQ(ldc, c)
 		}
 	}
