@@ -53,6 +53,29 @@ func bcast(name string) VecVirtual {
 	return y
 }
 
+// zeroAccumulators returns four zeroed YMM accumulators (the unrolled sum
+// loops add into acc[u]).
+func zeroAccumulators() []VecVirtual {
+	acc := make([]VecVirtual, 4)
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	return acc
+}
+
+// returnSum adds the four accumulators ((0+1)+(2+3)), sums the lanes of the
+// result, stores it as the float32 result and returns.
+func returnSum(acc []VecVirtual) {
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	s := hsum(acc[0])
+	VMOVSS(s, returnAddr(0))
+	VZEROUPPER()
+	RET()
+}
+
 // paramAddr is the stack address of the float32 argument name. Kernels read
 // float arguments with VEX instructions from there: avo's Load would emit the
 // legacy-SSE MOVSS, which costs about 250 ns a call on this machine (an
@@ -145,23 +168,13 @@ func dot() {
 	x := Load(Param("x").Base(), GP64())
 	y := Load(Param("y").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	acc := make([]VecVirtual, 4)
-	for i := range acc {
-		acc[i] = YMM()
-		VXORPS(acc[i], acc[i], acc[i])
-	}
+	acc := zeroAccumulators()
 	loops("dot", n, func(u int, idx GPVirtual) {
 		t := YMM()
 		VMOVUPS(at(x, idx, u), t)
 		VFMADD231PS(at(y, idx, u), t, acc[u])
 	})
-	VADDPS(acc[1], acc[0], acc[0])
-	VADDPS(acc[3], acc[2], acc[2])
-	VADDPS(acc[2], acc[0], acc[0])
-	s := hsum(acc[0])
-	VMOVSS(s, returnAddr(0))
-	VZEROUPPER()
-	RET()
+	returnSum(acc)
 }
 
 func axpy() {
@@ -752,11 +765,7 @@ func centerSumSquares() {
 	dst := Load(Param("dst").Base(), GP64())
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	acc := make([]VecVirtual, 4)
-	for i := range acc {
-		acc[i] = YMM()
-		VXORPS(acc[i], acc[i], acc[i])
-	}
+	acc := zeroAccumulators()
 	loops("css", n, func(u int, idx GPVirtual) {
 		t := YMM()
 		VMOVUPS(at(x, idx, u), t)
@@ -764,13 +773,7 @@ func centerSumSquares() {
 		VMOVUPS(t, at(dst, idx, u))
 		VFMADD231PS(t, t, acc[u])
 	})
-	VADDPS(acc[1], acc[0], acc[0])
-	VADDPS(acc[3], acc[2], acc[2])
-	VADDPS(acc[2], acc[0], acc[0])
-	s := hsum(acc[0])
-	VMOVSS(s, returnAddr(0))
-	VZEROUPPER()
-	RET()
+	returnSum(acc)
 }
 
 // normalizeAffine is the second pass of group normalisation.
