@@ -10,18 +10,31 @@ type SiLU struct {
 	x        []float32
 }
 
-// siluChunk is the number of elements one goroutine handles at a time.
+// siluChunk is the number of elements one goroutine handles at a time (a
+// multiple of 8, so that the bits do not depend on it).
 const siluChunk = 4096
+
+// siluInto sets y = SiLU(x) and s = sigmoid(x), in parallel chunks.
+func siluInto(y, s, x []float32) {
+	parallelFor((len(x)+siluChunk-1)/siluChunk, siluChunk*8, func(lo, hi int) {
+		lo, hi = lo*siluChunk, min(hi*siluChunk, len(x))
+		simd.SiLU(y[lo:hi], s[lo:hi], x[lo:hi])
+	})
+}
+
+// siluGradInto sets dx = dy (s + x s (1 - s)), in parallel chunks.
+func siluGradInto(dx, dy, x, s []float32) {
+	parallelFor((len(x)+siluChunk-1)/siluChunk, siluChunk*4, func(lo, hi int) {
+		lo, hi = lo*siluChunk, min(hi*siluChunk, len(x))
+		simd.SiLUGrad(dx[lo:hi], dy[lo:hi], x[lo:hi], s[lo:hi])
+	})
+}
 
 // Forward returns SiLU(x); x is kept for Backward.
 func (a *SiLU) Forward(x []float32) []float32 {
 	a.x = x
 	y := Grow(&a.y, len(x))
-	s := Grow(&a.s, len(x))
-	parallelFor((len(x)+siluChunk-1)/siluChunk, siluChunk*8, func(lo, hi int) {
-		lo, hi = lo*siluChunk, min(hi*siluChunk, len(x))
-		simd.SiLU(y[lo:hi], s[lo:hi], x[lo:hi])
-	})
+	siluInto(y, Grow(&a.s, len(x)), x)
 	return y
 }
 
@@ -32,10 +45,7 @@ func (a *SiLU) Backward(dy []float32) []float32 {
 		panic("nn.SiLU: dy and x differ in length")
 	}
 	dx := Grow(&a.dx, len(x))
-	parallelFor((len(x)+siluChunk-1)/siluChunk, siluChunk*4, func(lo, hi int) {
-		lo, hi = lo*siluChunk, min(hi*siluChunk, len(x))
-		simd.SiLUGrad(dx[lo:hi], dy[lo:hi], x[lo:hi], s[lo:hi])
-	})
+	siluGradInto(dx, dy, x, s)
 	return dx
 }
 

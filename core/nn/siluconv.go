@@ -13,10 +13,6 @@ type SiLUConv2d struct {
 	x, s, a, dx []float32 // input, sigmoid(x), SiLU(x) when not fused
 }
 
-// actChunk is the number of values one goroutine activates at a time (a
-// multiple of 8, so that the bits do not depend on it).
-const actChunk = 4096
-
 // fusable says that the activation can go straight into the padded input
 // of an h x w image. The activation then runs plane by plane; planes of a
 // multiple of 8 values keep every value in the simd kernel's 8-wide body,
@@ -34,10 +30,7 @@ func (f *SiLUConv2d) Forward(x []float32, n, h, w int) (y []float32, ho, wo int)
 	s := Grow(&f.s, len(x))
 	if !f.fusable(h, w) || len(x) != n*c.In*h*w {
 		a := Grow(&f.a, len(x))
-		parallelFor((len(x)+actChunk-1)/actChunk, actChunk*8, func(lo, hi int) {
-			lo, hi = lo*actChunk, min(hi*actChunk, len(x))
-			simd.SiLU(a[lo:hi], s[lo:hi], x[lo:hi])
-		})
+		siluInto(a, s, x)
 		return c.Forward(a, n, h, w)
 	}
 	pad, hw := c.Pad, h*w
@@ -80,9 +73,6 @@ func (f *SiLUConv2d) Backward(dy []float32) []float32 {
 		panic("nn.SiLUConv2d: input gradient and x differ in length")
 	}
 	dx := Grow(&f.dx, len(x))
-	parallelFor((len(x)+actChunk-1)/actChunk, actChunk*4, func(lo, hi int) {
-		lo, hi = lo*actChunk, min(hi*actChunk, len(x))
-		simd.SiLUGrad(dx[lo:hi], da[lo:hi], x[lo:hi], s[lo:hi])
-	})
+	siluGradInto(dx, da, x, s)
 	return dx
 }
