@@ -37,10 +37,13 @@ func TestRunAndJSON(t *testing.T) {
 		Setup: func() (func(), func()) {
 			return func() {
 				calls++
-				time.Sleep(50 * time.Microsecond)
+				// Busy for 50 us: a sleep can overshoot by milliseconds
+				// on a loaded machine.
+				for start := time.Now(); time.Since(start) < 50*time.Microsecond; {
+				}
 			}, nil
 		}}
-	r := Run(c, 2*time.Millisecond)
+	r := Run(c, 20*time.Millisecond)
 	if calls < r.Iterations+1 || r.Iterations < 2 {
 		t.Fatalf("Run made %d calls for %d iterations", calls, r.Iterations)
 	}
