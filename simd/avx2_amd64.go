@@ -34,6 +34,7 @@ var avx2 = kernelSet{
 	silu8:     siluAVX2,
 	siluGrad8: siluGradAVX2,
 	gather16:  gatherRows16AVX2,
+	gather2x8: gatherRowPairs8AVX2,
 }
 
 func dotAVX2Go(x, y []float32) float32 {

@@ -34,9 +34,10 @@ type kernelSet struct {
 
 	// Optional fast paths with no generic counterpart: nil means the Go
 	// code in SiLU or GatherRows does the whole job.
-	silu8     func(y, s, x []float32)                              // SiLU on len(x), a multiple of 8
-	siluGrad8 func(dx, dy, x, s []float32)                         // SiLUGrad on len(dx), a multiple of 8
-	gather16  func(dst, src []float32, offs []int32, base int) int // GatherRows with width 16; returns the first bad row or len(offs)
+	silu8     func(y, s, x []float32)                                      // SiLU on len(x), a multiple of 8
+	siluGrad8 func(dx, dy, x, s []float32)                                 // SiLUGrad on len(dx), a multiple of 8
+	gather16  func(dst, src []float32, offs []int32, base int) int         // GatherRows with width 16; returns the first bad row or len(offs)
+	gather2x8 func(dst, src []float32, offs []int32, base0, base1 int) int // GatherRowPairs; returns the first bad row or len(offs)
 }
 
 // generic is the reference set, always compiled and always supported.

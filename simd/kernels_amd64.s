@@ -2231,6 +2231,43 @@ gather_done:
 	MOVQ R8, ret+80(FP)
 	RET
 
+// func gatherRowPairs8AVX2(dst []float32, src []float32, offs []int32, base0 int, base1 int) int
+// Requires: AVX
+TEXT ·gatherRowPairs8AVX2(SB), NOSPLIT, $0-96
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+	SUBQ $0x08, DX
+	MOVQ offs_base+48(FP), BX
+	MOVQ offs_len+56(FP), SI
+	MOVQ base0+72(FP), DI
+	MOVQ base1+80(FP), R8
+	XORQ R9, R9
+
+pairs_loop:
+	CMPQ    R9, SI
+	JGE     pairs_done
+	MOVLQSX (BX)(R9*4), R10
+	MOVQ    R10, R11
+	ADDQ    DI, R11
+	ADDQ    R8, R10
+	CMPQ    R11, DX
+	JA      pairs_done
+	CMPQ    R10, DX
+	JA      pairs_done
+	VMOVUPS (CX)(R11*4), Y0
+	VMOVUPS (CX)(R10*4), Y1
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	ADDQ    $0x00000040, AX
+	INCQ    R9
+	JMP     pairs_loop
+
+pairs_done:
+	VZEROUPPER
+	MOVQ R9, ret+88(FP)
+	RET
+
 // func siluAVX2(y []float32, s []float32, x []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·siluAVX2(SB), NOSPLIT, $0-72

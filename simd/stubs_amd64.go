@@ -157,6 +157,15 @@ func packB16AVX2(dst []float32, b []float32, ldb int, kc int, panels int)
 //go:noescape
 func gatherRows16AVX2(dst []float32, src []float32, offs []int32, base int) int
 
+// gatherRowPairs8AVX2 copies two runs of 8 values per offset:
+// dst[16p+l] = src[base0+offs[p]+l] and dst[16p+8+l] = src[base1+offs[p]+l] for
+// l < 8, in order of p, and returns the number of rows copied: it stops at the
+// first p with a run not inside src. len(src) must be at least 8 and len(dst)
+// at least 16*len(offs).
+//
+//go:noescape
+func gatherRowPairs8AVX2(dst []float32, src []float32, offs []int32, base0 int, base1 int) int
+
 // siluAVX2 sets s[i] = 1/(1+exp(-x[i])) and y[i] = x[i]*s[i] for the first
 // len(x)&^7 elements (y and s at least as long as x).
 //

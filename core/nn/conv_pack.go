@@ -126,6 +126,11 @@ func paddedPacker(xp []float32, tab []int32, c, hp, wp, ho, wo int) simd.Packer 
 			simd.GatherRows(dst, stride, xp, runs[0].img, t)
 			return
 		}
+		if len(runs) == 2 && runs[0].n == 8 && runs[1].n == 8 && stride == 16 {
+			// Two rows of an 8-pixel-wide output.
+			simd.GatherRowPairs(dst, xp, runs[0].img, runs[1].img, t)
+			return
+		}
 		for p, o := range t {
 			d := dst[p*stride : p*stride+cnt]
 			for _, ru := range runs {

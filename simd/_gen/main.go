@@ -38,6 +38,7 @@ func main() {
 	packA6()
 	packB16()
 	gatherRows16()
+	gatherRowPairs8()
 	silu()
 	centerSumSquares()
 	normalizeAffine()
@@ -822,5 +823,53 @@ func siluGrad() {
 		VMOVUPS(d, at(dx, idx, u))
 	})
 	VZEROUPPER()
+	RET()
+}
+
+// gatherRowPairs8 is gatherRows16 for a panel whose 16 columns are two runs
+// of 8 (an 8-pixel-wide image: two output rows per panel).
+func gatherRowPairs8() {
+	TEXT("gatherRowPairs8AVX2", NOSPLIT, "func(dst, src []float32, offs []int32, base0, base1 int) int")
+	Pragma("noescape")
+	Doc("gatherRowPairs8AVX2 copies two runs of 8 values per offset:",
+		"dst[16p+l] = src[base0+offs[p]+l] and dst[16p+8+l] = src[base1+offs[p]+l] for",
+		"l < 8, in order of p, and returns the number of rows copied: it stops at the",
+		"first p with a run not inside src. len(src) must be at least 8 and len(dst)",
+		"at least 16*len(offs).")
+	dst := Load(Param("dst").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	lim := Load(Param("src").Len(), GP64())
+	SUBQ(U8(8), lim)
+	offs := Load(Param("offs").Base(), GP64())
+	n := Load(Param("offs").Len(), GP64())
+	base0 := Load(Param("base0"), GP64())
+	base1 := Load(Param("base1"), GP64())
+	p := GP64()
+	XORQ(p, p)
+	Label("pairs_loop")
+	CMPQ(p, n)
+	JGE(LabelRef("pairs_done"))
+	o, i0, i1 := GP64(), GP64(), GP64()
+	MOVLQSX(Mem{Base: offs, Index: p, Scale: 4}, o)
+	MOVQ(o, i0)
+	ADDQ(base0, i0)
+	MOVQ(o, i1)
+	ADDQ(base1, i1)
+	// Unsigned: a negative index is out of range too.
+	CMPQ(i0, lim)
+	JA(LabelRef("pairs_done"))
+	CMPQ(i1, lim)
+	JA(LabelRef("pairs_done"))
+	y0, y1 := YMM(), YMM()
+	VMOVUPS(Mem{Base: src, Index: i0, Scale: 4}, y0)
+	VMOVUPS(Mem{Base: src, Index: i1, Scale: 4}, y1)
+	VMOVUPS(y0, Mem{Base: dst})
+	VMOVUPS(y1, Mem{Base: dst, Disp: 32})
+	ADDQ(U32(64), dst)
+	INCQ(p)
+	JMP(LabelRef("pairs_loop"))
+	Label("pairs_done")
+	VZEROUPPER()
+	Store(p, ReturnIndex(0))
 	RET()
 }
