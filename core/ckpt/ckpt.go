@@ -149,13 +149,12 @@ func (c *Checkpoint) CheckArch(want string) error {
 	return nil
 }
 
+// numel is numelChecked for a programmer's shape: it panics on a negative
+// dimension.
 func numel(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		if d < 0 {
-			panic(fmt.Sprintf("ckpt: negative dimension in shape %v", shape))
-		}
-		n *= d
+	n := numelChecked(shape)
+	if n < 0 {
+		panic(fmt.Sprintf("ckpt: negative dimension in shape %v", shape))
 	}
 	return n
 }

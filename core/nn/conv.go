@@ -142,12 +142,13 @@ func (c *Conv2d) im2col(col, x []float32, i0, nc int) {
 }
 
 // col2im adds the columns of dcol (the layout of im2col) into dx for images
-// [i0, i0+nc); dx must be zeroed by the caller.
+// [i0, i0+nc); dx must be zeroed by the caller. Backward calls it only for
+// what flipBackward does not cover (stride > 1, or Pad > K-1), so the
+// output never has the input's size at stride 1 (im2col's shortcut).
 func (c *Conv2d) col2im(dx, dcol []float32, i0, nc int) {
 	h, w, ho, wo, k, s, pad := c.h, c.w, c.ho, c.wo, c.K, c.Stride, c.Pad
 	hw, ohw := h*w, ho*wo
 	ld := nc * ohw
-	same := s == 1 && ho == h && wo == w
 	parallelFor(nc*c.In, k*k*ohw, func(lo, hi int) {
 		for it := lo; it < hi; it++ {
 			img, ci := it/c.In, it%c.In
@@ -155,36 +156,6 @@ func (c *Conv2d) col2im(dx, dcol []float32, i0, nc int) {
 			for ky := 0; ky < k; ky++ {
 				for kx := 0; kx < k; kx++ {
 					row := dcol[((ci*k+ky)*k+kx)*ld+img*ohw : ((ci*k+ky)*k+kx)*ld+(img+1)*ohw]
-					if same {
-						// The row (scratch) gets zeros where the shifted
-						// plane falls outside, then is added in one block.
-						oy0, oy1 := validRange(ky-pad, 1, h, ho)
-						ox0, ox1 := validRange(kx-pad, 1, w, wo)
-						if oy0 >= oy1 {
-							continue
-						}
-						shift := (ky-pad)*w + kx - pad
-						for oy := oy0; oy < oy1; oy++ {
-							r := row[oy*wo : (oy+1)*wo]
-							for ox := 0; ox < ox0; ox++ {
-								r[ox] = 0
-							}
-							for ox := ox1; ox < wo; ox++ {
-								r[ox] = 0
-							}
-						}
-						lo, hi := oy0*wo, oy1*wo
-						// Where the block reaches outside the plane (first and
-						// last element for a horizontal shift), the row is 0.
-						if lo+shift < 0 {
-							lo = -shift
-						}
-						if hi+shift > hw {
-							hi = hw - shift
-						}
-						simd.Axpy(1, row[lo:hi], plane[lo+shift:hi+shift])
-						continue
-					}
 					ox0, ox1 := validRange(kx-pad, s, w, wo)
 					if ox0 >= ox1 {
 						continue
@@ -290,9 +261,7 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 	flipX := needX && c.Stride == 1 && c.Pad <= c.K-1
 	if needX && !flipX {
 		dx = Grow(&c.dx, n*c.In*c.h*c.w)
-		if !c.direct() || c.chunk(n, ohw) > 1 {
-			clear(dx)
-		}
+		clear(dx)
 	}
 	oldX := needX && !flipX
 	if needW && c.Bias.Size > 0 {
@@ -350,10 +319,7 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 			simd.Sgemm(false, true, c.Out, ckk, cols, 1, dyT, cols, b, cols, 1, dwT, ckk)
 		}
 		if oldX {
-			if c.direct() && m == 1 {
-				simd.Sgemm(true, false, ckk, cols, c.Out, 1, wt, ckk, dyT, cols, 0, dx[i0*ckk*ohw:(i0+1)*ckk*ohw], cols)
-				continue
-			}
+			// Never direct(): a 1x1 stride-1 unpadded layer takes flipX.
 			dcol := Grow(&c.dcol, ckk*cols)
 			simd.Sgemm(true, false, ckk, cols, c.Out, 1, wt, ckk, dyT, cols, 0, dcol, cols)
 			c.col2im(dx, dcol, i0, m)

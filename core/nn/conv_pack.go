@@ -147,10 +147,7 @@ func paddedPacker(xp []float32, tab []int32, c, hp, wp, ho, wo int) simd.Packer 
 
 // convTaps returns tab[r] = (ci*hp + ky)*wp + kx for r = (ci*k + ky)*k + kx.
 func convTaps(tab *[]int32, c, k, hp, wp int) []int32 {
-	if cap(*tab) < c*k*k {
-		*tab = make([]int32, c*k*k)
-	}
-	t := (*tab)[:c*k*k]
+	t := grow(tab, c*k*k)
 	for ci := 0; ci < c; ci++ {
 		for ky := 0; ky < k; ky++ {
 			for kx := 0; kx < k; kx++ {
@@ -214,13 +211,10 @@ func nhwcImage(dst, src []float32, img, c, h, w, pad int) {
 
 // nhwcTaps returns tab[r] = (ky*wp + kx)*c + ci for the kernel taps in the
 // order r = (ky*k + kx)*c + ci: the offset of tap r from its output pixel's
-// window corner in the NHWC layout of toNHWC. Taps of one kernel row are
+// window corner in the NHWC layout of nhwcImage. Taps of one kernel row are
 // contiguous.
 func nhwcTaps(tab *[]int32, c, k, wp int) []int32 {
-	if cap(*tab) < c*k*k {
-		*tab = make([]int32, c*k*k)
-	}
-	t := (*tab)[:c*k*k]
+	t := grow(tab, c*k*k)
 	for ky := 0; ky < k; ky++ {
 		for kx := 0; kx < k; kx++ {
 			for ci := 0; ci < c; ci++ {
@@ -233,12 +227,9 @@ func nhwcTaps(tab *[]int32, c, k, wp int) []int32 {
 
 // nhwcPixels returns tab[j] = ((img*hp + oy*s)*wp + ox*s)*c for the output
 // pixels j = img*ho*wo + oy*wo + ox: the window corner of every output pixel
-// in the NHWC layout of toNHWC.
+// in the NHWC layout of nhwcImage.
 func nhwcPixels(tab *[]int32, n, c, hp, wp, ho, wo, s int) []int32 {
-	if cap(*tab) < n*ho*wo {
-		*tab = make([]int32, n*ho*wo)
-	}
-	t := (*tab)[:n*ho*wo]
+	t := grow(tab, n*ho*wo)
 	for img := 0; img < n; img++ {
 		for oy := 0; oy < ho; oy++ {
 			row := t[(img*ho+oy)*wo : (img*ho+oy+1)*wo]
@@ -254,7 +245,7 @@ func nhwcPixels(tab *[]int32, n, c, hp, wp, ho, wo, s int) []int32 {
 // nhwcTapPacker is the B packer of the weight gradient dW = dy col^T (Out,
 // C*K*K), taps in the order of nhwcTaps: line j is tap j, the reduction runs
 // over the output pixels, pix[p] being the window corner of pixel p in xn
-// (the NHWC input of toNHWC). A panel of taps of one kernel row is, for every
+// (the NHWC input of nhwcImage). A panel of taps of one kernel row is, for every
 // pixel, one contiguous run of xn: a row of simd.GatherRows.
 func nhwcTapPacker(xn []float32, taps, pix []int32) simd.Packer {
 	return func(dst []float32, stride, k0, kc, j0, cnt int) {
@@ -276,7 +267,7 @@ func nhwcTapPacker(xn []float32, taps, pix []int32) simd.Packer {
 
 // nhwcChanPacker is the A packer of dW = dy col^T: line co is output channel
 // co of dyn (the output pixels of the product, Out values each, from
-// toNHWC), the reduction runs over the pixels.
+// nhwcImage), the reduction runs over the pixels.
 func nhwcChanPacker(dyn []float32, out int) simd.Packer {
 	return func(dst []float32, stride, k0, kc, i0, cnt int) {
 		src := dyn[k0*out+i0 : (k0+kc-1)*out+i0+cnt]

@@ -82,6 +82,7 @@ func TestConv2dAgainstDefinition(t *testing.T) {
 		{2, 6, 3, 3, 1, 1, 5, 5}, // narrow
 		{2, 1, 8, 3, 1, 1, 6, 6}, // one input channel
 		{2, 32, 20, 3, 1, 0, 6, 6},
+		{2, 3, 8, 1, 1, 1, 4, 5}, // Pad > K-1: stride-1 input gradient by col2im
 	}
 	defer func(c int) { convWChunk = c }(convWChunk)
 	for _, chunk := range []int{0, 1, 2} {

@@ -107,7 +107,7 @@ func (g *GroupNorm) Backward(dy []float32) []float32 {
 	gamma := g.P.Data(g.Weight)
 	cg := g.C / g.Groups
 	size := cg * hw
-	dgb := growF64(&g.dgb, 2*n*g.C)
+	dgb := grow(&g.dgb, 2*n*g.C)
 	parallelFor(n*g.Groups, 6*size, func(lo, hi int) {
 		for it := lo; it < hi; it++ {
 			c0 := (it % g.Groups) * cg

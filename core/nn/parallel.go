@@ -46,10 +46,7 @@ var scratch = sync.Pool{New: func() any { return new([]float32) }}
 // back with putScratch.
 func getScratch(n int) *[]float32 {
 	p := scratch.Get().(*[]float32)
-	if cap(*p) < n {
-		*p = make([]float32, n)
-	}
-	*p = (*p)[:n]
+	Grow(p, n)
 	return p
 }
 

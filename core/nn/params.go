@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 )
 
 // View names a slice of a Params store: a parameter tensor (in W and G) or a
@@ -111,17 +110,6 @@ func (p *Params) Len() int { return len(p.W) }
 // ZeroGrad sets G to zero.
 func (p *Params) ZeroGrad() { clear(p.G) }
 
-// Prefixed lists the views whose names start with prefix.
-func (p *Params) Prefixed(prefix string) []View {
-	var out []View
-	for _, v := range p.views {
-		if strings.HasPrefix(v.Name, prefix) {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // uniform fills x with samples from U(-bound, bound).
 func uniform(x []float32, bound float64, rng *rand.Rand) {
 	for i := range x {
@@ -148,17 +136,12 @@ func kaimingBound(fanIn int) float64 {
 // Grow returns (*buf)[:n], reallocating when the capacity is short: the
 // reusable scratch buffers of layers and models. The contents are
 // unspecified.
-func Grow(buf *[]float32, n int) []float32 {
-	if cap(*buf) < n {
-		*buf = make([]float32, n)
-	}
-	*buf = (*buf)[:n]
-	return *buf
-}
+func Grow(buf *[]float32, n int) []float32 { return grow(buf, n) }
 
-func growF64(buf *[]float64, n int) []float64 {
+// grow is Grow for any element type.
+func grow[T any](buf *[]T, n int) []T {
 	if cap(*buf) < n {
-		*buf = make([]float64, n)
+		*buf = make([]T, n)
 	}
 	*buf = (*buf)[:n]
 	return *buf

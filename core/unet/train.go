@@ -164,26 +164,21 @@ func (tr *Trainer) TrainStep() (float64, error) {
 		return loss, fmt.Errorf("%w (step %d, loss %v)", ErrNonFinite, tr.Step+1, loss)
 	}
 	m.Backward(tr.dout)
-	norm := gradNorm(m.P.G)
+	// One pass: ClipGradNorm returns the norm, leaves non-finite gradients
+	// alone, and with no clip (an infinite bound) scales nothing.
+	maxNorm := math.Inf(1)
+	if tr.Cfg.ClipNorm > 0 {
+		maxNorm = tr.Cfg.ClipNorm
+	}
+	norm := optim.ClipGradNorm(m.P.G, maxNorm)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return loss, fmt.Errorf("%w (step %d, gradient norm %v)", ErrNonFinite, tr.Step+1, norm)
-	}
-	if tr.Cfg.ClipNorm > 0 {
-		optim.ClipGradNorm(m.P.G, tr.Cfg.ClipNorm)
 	}
 	tr.Opt.SetLR(tr.lr(tr.Step))
 	tr.Opt.Step(m.P.W, m.P.G)
 	tr.EMA.Update(m.P.W)
 	tr.Step++
 	return loss, nil
-}
-
-func gradNorm(g []float32) float64 {
-	var s float64
-	for _, v := range g {
-		s += float64(v) * float64(v)
-	}
-	return math.Sqrt(s)
 }
 
 // Progress is reported after every training step.
