@@ -2,7 +2,6 @@ package data
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -10,6 +9,8 @@ import (
 	"io"
 	"io/fs"
 	"path"
+
+	"github.com/cdp-project/cdp/core/npy"
 )
 
 // IDX is an array from an idx file (the format of MNIST and Fashion-MNIST) of unsigned bytes.
@@ -68,7 +69,7 @@ func readIDX(r io.Reader) (*IDX, error) {
 		}
 		total *= int64(d)
 	}
-	data, err := readN(r, total)
+	data, err := npy.ReadExactly(r, total)
 	if err != nil {
 		return nil, fmt.Errorf("data: idx: reading %d bytes for dimensions %v: %w", total, dims, err)
 	}
@@ -82,29 +83,6 @@ func readIDX(r io.Reader) (*IDX, error) {
 		return nil, fmt.Errorf("data: idx: after the data: %w", err) // such as a gzip checksum error
 	}
 	return &IDX{Dims: dims, Data: data}, nil
-}
-
-// readN reads exactly n bytes, growing its buffer only as data arrive so that a declared size
-// larger than the input costs no more memory than the input holds.
-func readN(r io.Reader, n int64) ([]byte, error) {
-	const chunk = 1 << 20
-	if n <= chunk {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, noEOF(err)
-		}
-		return b, nil
-	}
-	var buf bytes.Buffer
-	buf.Grow(chunk)
-	got, err := io.Copy(&buf, io.LimitReader(r, n))
-	if err != nil {
-		return nil, err
-	}
-	if got != n {
-		return nil, fmt.Errorf("truncated: %d of %d bytes: %w", got, n, io.ErrUnexpectedEOF)
-	}
-	return buf.Bytes(), nil
 }
 
 func noEOF(err error) error {

@@ -419,16 +419,18 @@ func readNPY(r io.Reader, limit int64) (*Array, error) {
 	if limit >= 0 && nbytes > limit {
 		return nil, fmt.Errorf("npy: header declares shape %v dtype %v (%d bytes) but the input holds at most %d bytes", shape, dtype, nbytes, limit)
 	}
-	data, err := readChunked(r, nbytes)
+	data, err := ReadExactly(r, nbytes)
 	if err != nil {
 		return nil, fmt.Errorf("npy: reading data of shape %v dtype %v (%d bytes): %w", shape, dtype, nbytes, err)
 	}
 	return &Array{Shape: shape, DType: dtype, data: data}, nil
 }
 
-// readChunked reads exactly n bytes, growing its buffer only as data arrive, so that a declared
-// size larger than the input allocates no more than the input holds (plus one chunk).
-func readChunked(r io.Reader, n int64) ([]byte, error) {
+// ReadExactly reads exactly n bytes, growing its buffer only as data arrive, so that a declared
+// size larger than the input (a hostile header) allocates no more than the input holds (plus one
+// chunk). A short input gives an error that wraps io.ErrUnexpectedEOF. The idx reader of
+// core/data uses it too.
+func ReadExactly(r io.Reader, n int64) ([]byte, error) {
 	const chunk = 1 << 20
 	if n <= chunk {
 		b := make([]byte, n)
@@ -444,13 +446,13 @@ func readChunked(r io.Reader, n int64) ([]byte, error) {
 		return nil, err
 	}
 	if got != n {
-		return nil, fmt.Errorf("truncated: got %d of %d bytes", got, n)
+		return nil, fmt.Errorf("truncated: %d of %d bytes: %w", got, n, io.ErrUnexpectedEOF)
 	}
 	return buf.Bytes(), nil
 }
 
 func noEOF(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return err
