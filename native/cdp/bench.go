@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -74,9 +73,7 @@ func init() {
 				}
 			}
 			if *asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(results)
+				return printJSON(e.stdout, results)
 			}
 			return nil
 		},

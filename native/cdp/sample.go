@@ -70,7 +70,7 @@ func runSample(e *env, args []string) error {
 	fs.Float64Var(&o.scale, "scale", 1, "classifier guidance scale s")
 	fs.Float64Var(&o.cfgW, "cfg-w", 1, "classifier-free guidance weight w")
 	fs.StringVar(&o.shard, "shard", "", "i/n: generate only shard i (0-based) of n; shards concatenated equal the full run")
-	fs.StringVar(&o.out, "out", "out/sample", "output folder: samples.npz (image uint8 N,H,W,C; label int64), grid.png, args.json")
+	fs.StringVar(&o.out, "out", "out/sample", "output folder: samples.npz (image uint8 N,H,W,C; label int64), samples.png (grid), samples.args.json; with --shard i/n samples-i-of-n.*")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed: with the image index it fixes every draw of that image")
 	fs.BoolVar(&o.json, "json", false, "print the summary as JSON")
 	if err := e.parse(fs, args); err != nil {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -74,9 +72,7 @@ func simList(e *env, args []string) error {
 	}
 	exps := sim.Experiments()
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(exps)
+		return printJSON(e.stdout, exps)
 	}
 	for _, x := range exps {
 		fmt.Fprintf(e.stdout, "%s\n  %s\n  parameters:\n", x.Name, x.Description)
@@ -168,11 +164,11 @@ func simRun(e *env, args []string) error {
 	if *out == "" {
 		return nil
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if err := ensureDir(*out); err != nil {
 		return err
 	}
 	base := filepath.Join(*out, x.Name)
-	if err := store.WriteFileAtomic(base+".json", func(w io.Writer) error { _, err := io.Copy(w, bytes.NewReader(js)); return err }); err != nil {
+	if err := store.WriteFileAtomic(base+".json", func(w io.Writer) error { _, err := w.Write(js); return err }); err != nil {
 		return err
 	}
 	if err := store.WriteFileAtomic(base+".csv", r.WriteCSV); err != nil {
