@@ -35,6 +35,9 @@ var avx2 = kernelSet{
 	siluGrad8: siluGradAVX2,
 	gather16:  gatherRows16AVX2,
 	gather2x8: gatherRowPairs8AVX2,
+
+	centerSumSquares: centerSumSquaresAVX2Go,
+	normalizeAffine:  normalizeAffineAVX2Go,
 }
 
 func dotAVX2Go(x, y []float32) float32 {

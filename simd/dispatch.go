@@ -38,6 +38,12 @@ type kernelSet struct {
 	siluGrad8 func(dx, dy, x, s []float32)                                 // SiLUGrad on len(dx), a multiple of 8
 	gather16  func(dst, src []float32, offs []int32, base int) int         // GatherRows with width 16; returns the first bad row or len(offs)
 	gather2x8 func(dst, src []float32, offs []int32, base0, base1 int) int // GatherRowPairs; returns the first bad row or len(offs)
+
+	// Optional group-norm kernels (norm.go): nil means CenterSumSquares
+	// centres in Go and sums with the set's own sumSquares, and
+	// NormalizeAffine runs the generic loop.
+	centerSumSquares func(dst, x []float32, mean float32) float32
+	normalizeAffine  func(xhat, y []float32, rstd, gamma, beta float32)
 }
 
 // generic is the reference set, always compiled and always supported.

@@ -42,41 +42,34 @@ import "fmt"
 // nr = 16 a column panel of a convolution is 16 output pixels, the width of
 // gather16.
 var (
-	wasmRelaxed = kernelSet{
-		name:              "wasm-relaxed",
-		available:         func() bool { return wasmKernelLevel == 2 },
-		dot:               dotWasm,
-		axpy:              axpyWasm,
-		scale:             scaleWasm,
-		add:               addWasm,
-		mul:               mulWasm,
-		reverseStep:       reverseStepWasm,
-		reverseStepGuided: reverseStepGuidedWasm,
-		sumSquares:        sumSquaresWasm,
-		max:               maxWasm,
-		expSubSum:         expSubSumWasm,
-		gemm:              gemmKernel{mr: 2, nr: 16, micro: microWasm2x16, block: gemmBlockWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
-		silu8:             siluWasm,
-		gather16:          gatherRows16Wasm,
-	}
-	wasmSIMD128 = kernelSet{
-		name:              "wasm-simd128",
-		available:         func() bool { return wasmKernelLevel == 1 },
-		dot:               dotWasm,
-		axpy:              axpyWasm,
-		scale:             scaleWasm,
-		add:               addWasm,
-		mul:               mulWasm,
-		reverseStep:       reverseStepWasm,
-		reverseStepGuided: reverseStepGuidedWasm,
-		sumSquares:        sumSquaresWasm,
-		max:               maxWasm,
-		expSubSum:         expSubSumWasm,
-		gemm:              gemmKernel{mr: 2, nr: 16, micro: microWasm2x16, block: gemmBlockWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
-		silu8:             siluWasm,
-		gather16:          gatherRows16Wasm,
-	}
+	wasmRelaxed = wasmSet("wasm-relaxed", 2)
+	wasmSIMD128 = wasmSet("wasm-simd128", 1)
 )
+
+// wasmSet is the kernel set of the build that the loader reports as level:
+// both builds export the same kernels, so the sets differ only in name and
+// in which level makes them available.
+func wasmSet(name string, level int32) kernelSet {
+	return kernelSet{
+		name:              name,
+		available:         func() bool { return wasmKernelLevel == level },
+		dot:               dotWasm,
+		axpy:              axpyWasm,
+		scale:             scaleWasm,
+		add:               addWasm,
+		mul:               mulWasm,
+		reverseStep:       reverseStepWasm,
+		reverseStepGuided: reverseStepGuidedWasm,
+		sumSquares:        sumSquaresWasm,
+		max:               maxWasm,
+		expSubSum:         expSubSumWasm,
+		gemm:              gemmKernel{mr: 2, nr: 16, micro: microWasm2x16, block: gemmBlockWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
+		silu8:             siluWasm,
+		gather16:          gatherRows16Wasm,
+		centerSumSquares:  centerSumSquaresWasm,
+		normalizeAffine:   normalizeAffineWasm,
+	}
+}
 
 // wasmKernelLevel is the build the loader supplied, asked once at start-up.
 var wasmKernelLevel = wasmLevel()
@@ -435,17 +428,4 @@ func normalizeAffineWasm(xhat, y []float32, rstd, gamma, beta float32) {
 	}
 	need("normalize affine", len(xhat), y)
 	wasmNormalizeAffine(&xhat[0], &y[0], kernelLen(len(xhat)), rstd, gamma, beta)
-}
-
-// normWasm holds the group-norm kernels of both wasm sets (see norm.go).
-var normWasm = normKernels{centerSumSquares: centerSumSquaresWasm, normalizeAffine: normalizeAffineWasm}
-
-func init() {
-	prev := normFor
-	normFor = func(s *kernelSet) *normKernels {
-		if s == &wasmRelaxed || s == &wasmSIMD128 {
-			return &normWasm
-		}
-		return prev(s)
-	}
 }

@@ -4,18 +4,9 @@ import "fmt"
 
 // The group-norm kernels: a normalisation layer (core/nn.GroupNorm) spends
 // its time in two passes per channel, the centred sum of squares that gives
-// the variance and the affine map that gives the output. They are not fields
-// of kernelSet: normFor maps a set to its normKernels, or to nil for a set
-// without them, which then runs a Go loop for the centring and its own
-// SumSquares kernel for the sum, and the generic affine loop.
-
-type normKernels struct {
-	centerSumSquares func(dst, x []float32, mean float32) float32
-	normalizeAffine  func(xhat, y []float32, rstd, gamma, beta float32)
-}
-
-// normFor returns the group-norm kernels of kernel set s, nil if it has none.
-var normFor = func(s *kernelSet) *normKernels { return nil }
+// the variance and the affine map that gives the output. They are optional
+// fields of kernelSet: a set without them runs a Go loop for the centring
+// and its own SumSquares kernel for the sum, and the generic affine loop.
 
 // CenterSumSquares sets dst[i] = x[i] - mean and returns the sum of the
 // squares of dst (dst may alias x). The sum is a float32 reduction, like
@@ -25,8 +16,8 @@ func CenterSumSquares(dst, x []float32, mean float32) float32 {
 		panic(fmt.Sprintf("simd.CenterSumSquares: dst has length %d, x %d", len(dst), len(x)))
 	}
 	s := current.Load()
-	if k := normFor(s); k != nil {
-		return k.centerSumSquares(dst[:len(x)], x, mean)
+	if k := s.centerSumSquares; k != nil {
+		return k(dst[:len(x)], x, mean)
 	}
 	center(dst[:len(x)], x, mean)
 	return s.sumSquares(dst[:len(x)])
@@ -39,8 +30,8 @@ func NormalizeAffine(xhat, y []float32, rstd, gamma, beta float32) {
 	if len(y) < len(xhat) {
 		panic(fmt.Sprintf("simd.NormalizeAffine: y has length %d, xhat %d", len(y), len(xhat)))
 	}
-	if k := normFor(current.Load()); k != nil {
-		k.normalizeAffine(xhat, y[:len(xhat)], rstd, gamma, beta)
+	if k := current.Load().normalizeAffine; k != nil {
+		k(xhat, y[:len(xhat)], rstd, gamma, beta)
 		return
 	}
 	normalizeAffineGeneric(xhat, y[:len(xhat)], rstd, gamma, beta)

@@ -2,21 +2,10 @@
 
 package simd
 
-// The avx2 set's group-norm kernels (see normKernels). centerSumSquares sums
-// in the order of the avx2 SumSquares, so its results are those of centring
-// and then calling SumSquares, bit for bit; normalizeAffine rounds like the
-// generic loop.
-var avx2Norm = normKernels{centerSumSquares: centerSumSquaresAVX2Go, normalizeAffine: normalizeAffineAVX2Go}
-
-func init() {
-	prev := normFor
-	normFor = func(s *kernelSet) *normKernels {
-		if s == &avx2 {
-			return &avx2Norm
-		}
-		return prev(s)
-	}
-}
+// The avx2 set's group-norm kernels (kernelSet.centerSumSquares and
+// normalizeAffine). centerSumSquares sums in the order of the avx2
+// SumSquares, so its results are those of centring and then calling
+// SumSquares, bit for bit; normalizeAffine rounds like the generic loop.
 
 func centerSumSquaresAVX2Go(dst, x []float32, mean float32) float32 {
 	dst = dst[:len(x)]

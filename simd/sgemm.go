@@ -190,9 +190,6 @@ func gemmTasks(mr, nr, m, n, workers int) (mc, mBlocks, split int) {
 	return mc, mBlocks, split
 }
 
-// parallel runs f(w) for w in [0, workers) on the worker pool and waits.
-func parallel(workers int, f func(w int)) { Parallel(workers, f) }
-
 // sgemm runs the packed driver with kernel k. Arguments are already checked.
 func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	// C = beta*C first; then every block adds alpha*op(A)op(B). With beta = 0
@@ -248,7 +245,7 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 			}
 			// Pack the kc x nc block of op(B), panels shared out evenly.
 			packWorkers := min(nthreads, nPanels)
-			parallel(packWorkers, func(w int) {
+			Parallel(packWorkers, func(w int) {
 				p0, p1 := nPanels*w/packWorkers, nPanels*(w+1)/packWorkers
 				dst, j, cols := (*bufB)[p0*nr*kc:], jc+p0*nr, min(nc-p0*nr, (p1-p0)*nr)
 				if full := cols / 16 * 16; k.packB16 != nil && !transB && full > 0 {
@@ -307,7 +304,7 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 				continue
 			}
 			var next atomic.Int32
-			parallel(workers, func(w int) {
+			Parallel(workers, func(w int) {
 				for {
 					t := int(next.Add(1)) - 1
 					if t >= nTasks {

@@ -247,7 +247,7 @@ func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 	nTasks := (nPanels + per - 1) / per
 	workers := min(nthreads, nTasks)
 	var next atomic.Int32
-	parallel(max(workers, 1), func(w int) {
+	Parallel(max(workers, 1), func(w int) {
 		bufB := getBuf(nr*gemmKC + mr*nr)
 		defer floatPool.Put(bufB)
 		bp, tile := (*bufB)[:nr*gemmKC], (*bufB)[nr*gemmKC:]
@@ -300,7 +300,7 @@ func packedSplitM(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 	workers := max(1, min(nthreads, mPanels))
 	ncMax := min(roundUp(n, nr), gemmNC)
 	kcb := kcFor(k)
-	parallel(workers, func(w int) {
+	Parallel(workers, func(w int) {
 		p0, p1 := mPanels*w/workers, mPanels*(w+1)/workers
 		bufB := getBuf(ncMax*gemmKC + mr*gemmKC + mr*nr)
 		defer floatPool.Put(bufB)

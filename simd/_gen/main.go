@@ -231,51 +231,44 @@ func binary(name, prefix string, op func(ops ...Op)) {
 	RET()
 }
 
+// reverseStep and reverseStepGuided are weighted sums of 3 and 4 slices.
 func reverseStep() {
-	TEXT("reverseStepAVX2", NOSPLIT, "func(out, x, eps, z []float32, a, b, c float32)")
-	Pragma("noescape")
-	Doc("reverseStepAVX2 sets out[i] = a*x[i] + b*eps[i] + c*z[i] over the first",
+	weightedSum("reverseStepAVX2", "rs", "func(out, x, eps, z []float32, a, b, c float32)",
+		[]string{"x", "eps", "z"}, []string{"a", "b", "c"},
+		"reverseStepAVX2 sets out[i] = a*x[i] + b*eps[i] + c*z[i] over the first",
 		"len(out)&^7 elements, rounding like the generic loop (no fused multiply-add).")
-	a, b, c := bcast("a"), bcast("b"), bcast("c")
-	out := Load(Param("out").Base(), GP64())
-	x := Load(Param("x").Base(), GP64())
-	eps := Load(Param("eps").Base(), GP64())
-	z := Load(Param("z").Base(), GP64())
-	n := Load(Param("out").Len(), GP64())
-	loops("rs", n, func(u int, idx GPVirtual) {
-		s, t := YMM(), YMM()
-		VMULPS(at(x, idx, u), a, s)
-		VMULPS(at(eps, idx, u), b, t)
-		VADDPS(t, s, s)
-		VMULPS(at(z, idx, u), c, t)
-		VADDPS(t, s, s)
-		VMOVUPS(s, at(out, idx, u))
-	})
-	VZEROUPPER()
-	RET()
 }
 
 func reverseStepGuided() {
-	TEXT("reverseStepGuidedAVX2", NOSPLIT, "func(out, x, eps, z, g []float32, a, b, c, d float32)")
-	Pragma("noescape")
-	Doc("reverseStepGuidedAVX2 sets out[i] = a*x[i] + b*eps[i] + c*z[i] + d*g[i] over",
+	weightedSum("reverseStepGuidedAVX2", "rsg", "func(out, x, eps, z, g []float32, a, b, c, d float32)",
+		[]string{"x", "eps", "z", "g"}, []string{"a", "b", "c", "d"},
+		"reverseStepGuidedAVX2 sets out[i] = a*x[i] + b*eps[i] + c*z[i] + d*g[i] over",
 		"the first len(out)&^7 elements, rounding like the generic loop.")
-	a, b, c, d := bcast("a"), bcast("b"), bcast("c"), bcast("d")
+}
+
+// weightedSum emits out[i] = w0*v0[i] + w1*v1[i] + ... (slices named by vs,
+// float weights by ws), each product and sum rounded in that order.
+func weightedSum(name, prefix, sig string, vs, ws []string, doc ...string) {
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(doc...)
+	w := make([]VecVirtual, len(ws))
+	for i, n := range ws {
+		w[i] = bcast(n)
+	}
 	out := Load(Param("out").Base(), GP64())
-	x := Load(Param("x").Base(), GP64())
-	eps := Load(Param("eps").Base(), GP64())
-	z := Load(Param("z").Base(), GP64())
-	g := Load(Param("g").Base(), GP64())
+	v := make([]Register, len(vs))
+	for i, n := range vs {
+		v[i] = Load(Param(n).Base(), GP64())
+	}
 	n := Load(Param("out").Len(), GP64())
-	loops("rsg", n, func(u int, idx GPVirtual) {
+	loops(prefix, n, func(u int, idx GPVirtual) {
 		s, t := YMM(), YMM()
-		VMULPS(at(x, idx, u), a, s)
-		VMULPS(at(eps, idx, u), b, t)
-		VADDPS(t, s, s)
-		VMULPS(at(z, idx, u), c, t)
-		VADDPS(t, s, s)
-		VMULPS(at(g, idx, u), d, t)
-		VADDPS(t, s, s)
+		VMULPS(at(v[0], idx, u), w[0], s)
+		for i := 1; i < len(v); i++ {
+			VMULPS(at(v[i], idx, u), w[i], t)
+			VADDPS(t, s, s)
+		}
 		VMOVUPS(s, at(out, idx, u))
 	})
 	VZEROUPPER()
@@ -363,15 +356,7 @@ func expSubSum() {
 	shift := bcast("shift")
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	one := constant(1)
-	bias := YMM()
-	{
-		r := GP32()
-		MOVL(U32(127), r)
-		xr := XMM()
-		VMOVD(r, xr)
-		VPBROADCASTD(xr, bias)
-	}
+	one, bias := expConsts()
 	sum := YMM()
 	VXORPS(sum, sum, sum)
 	loopsUnroll("exp", n, 1, func(u int, idx GPVirtual) {
@@ -386,6 +371,19 @@ func expSubSum() {
 	VMOVSS(s, returnAddr(0))
 	VZEROUPPER()
 	RET()
+}
+
+// expConsts returns the registers expVec needs: 1.0 and the exponent bias
+// 127 in every lane.
+func expConsts() (one, bias VecVirtual) {
+	one = constant(1)
+	bias = YMM()
+	r := GP32()
+	MOVL(U32(127), r)
+	xr := XMM()
+	VMOVD(r, xr)
+	VPBROADCASTD(xr, bias)
+	return one, bias
 }
 
 // expVec returns exp(t) lane by lane (see expSubSum); one holds 1.0 and bias
@@ -438,15 +436,7 @@ func silu() {
 	sp := Load(Param("s").Base(), GP64())
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	one := constant(1)
-	bias := YMM()
-	{
-		r := GP32()
-		MOVL(U32(127), r)
-		xr := XMM()
-		VMOVD(r, xr)
-		VPBROADCASTD(xr, bias)
-	}
+	one, bias := expConsts()
 	zero := YMM()
 	VXORPS(zero, zero, zero)
 	loopsUnroll("silu", n, 1, func(u int, idx GPVirtual) {
