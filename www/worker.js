@@ -16,7 +16,7 @@ const ready = (async () => {
   kernelBuild = kernels.build;
   go.importObject.cdpkernels = kernels.imports;
   const resp = await fetch("cdp.wasm");
-  const { instance } = await WebAssembly.instantiateStreaming
+  const { instance } = WebAssembly.instantiateStreaming
     ? await WebAssembly.instantiateStreaming(resp, go.importObject)
     : await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject);
   await kernels.attach(instance.exports.mem);

@@ -43,7 +43,7 @@ func runAdvTrain(e *env, args []string) error {
 	if err := c.Validate(); err != nil {
 		return &usageError{msg: err.Error()}
 	}
-	real, err := df.load(data.Train)
+	real, err := df.load(data.Train, e.stderr)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,9 @@ func init() {
 			if err := e.parse(fs, args); err != nil {
 				return err
 			}
+			if fs.NArg() > 0 {
+				return usagef("unexpected argument %q (choose cases with --filter and --impl)", fs.Arg(0))
+			}
 			kernelRe, err := regexp.Compile(*filter)
 			if err != nil {
 				return usagef("--filter: %v", err)

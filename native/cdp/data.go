@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"strings"
 
 	"github.com/cdp-project/cdp/core/data"
@@ -29,7 +29,7 @@ func addDataFlags(fs *pflag.FlagSet, subset int) *dataFlags {
 }
 
 // load reads the split of the chosen data source.
-func (f *dataFlags) load(split data.Split) (*data.Dataset, error) {
+func (f *dataFlags) load(split data.Split, stderr io.Writer) (*data.Dataset, error) {
 	if f.subset < 0 {
 		return nil, usagef("--subset %d must not be negative", f.subset)
 	}
@@ -56,7 +56,7 @@ func (f *dataFlags) load(split data.Split) (*data.Dataset, error) {
 	}
 	if f.subset > 0 {
 		if f.subset > d.N {
-			fmt.Fprintf(os.Stderr, "note: --subset %d exceeds the %d examples of %s; using all\n", f.subset, d.N, d.Provenance)
+			fmt.Fprintf(stderr, "note: --subset %d exceeds the %d examples of %s; using all\n", f.subset, d.N, d.Provenance)
 		} else {
 			d = d.Subset(f.subset)
 		}

@@ -64,7 +64,7 @@ func runEval(e *env, args []string) error {
 		return fmt.Errorf("--ckpt %s: %w", *ckptPath, err)
 	}
 	df.subset = *n
-	test, err := df.load(data.Test)
+	test, err := df.load(data.Test, e.stderr)
 	if err != nil {
 		return err
 	}

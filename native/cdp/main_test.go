@@ -36,6 +36,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"cpu", "--simd", "nosuch"}, 2, `unknown kernel set "nosuch"`},
 		{[]string{"cpu", "--simd", "generic"}, 0, "in use:    generic"},
 		{[]string{"cpu", "--help"}, 0, "--simd"},
+		{[]string{"bench", "sgemm"}, 2, `unexpected argument "sgemm"`},
 		{[]string{"help", "cpu"}, 0, "--json"},
 		{[]string{"serve", "--addr", "0.0.0.0:8080"}, 2, "only loopback"},
 	}

@@ -261,5 +261,5 @@ func (r *pipeline) print(w io.Writer, t resultTable, took time.Duration) {
 	for _, row := range t.Rows {
 		fmt.Fprintf(w, "%-36s %-24s %-24s\n", row.Data, meanSpread(row.CleanAcc), meanSpread(row.RobustAcc))
 	}
-	fmt.Fprintf(w, "\nNote: %s.\nEverything is in %s: results.json, samples-*/samples.png, and each stage's args.json, log and checkpoints.\n", t.Note, r.out)
+	fmt.Fprintf(w, "\nNote: %s.\nEverything is in %s: results.json, samples-*/samples.png, and each stage's arguments (args.json, samples.args.json), log and checkpoints.\n", t.Note, r.out)
 }

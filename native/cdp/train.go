@@ -54,7 +54,7 @@ func runTrain(e *env, args []string) error {
 	if *every < 0 {
 		return usagef("--ckpt-every %d must not be negative", *every)
 	}
-	d, err := df.load(data.Train)
+	d, err := df.load(data.Train, e.stderr)
 	if err != nil {
 		return err
 	}
