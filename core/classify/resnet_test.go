@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -163,25 +162,11 @@ func TestResNetBackwardFiniteDifferences(t *testing.T) {
 			if !slices.Equal(g, m.P.G) {
 				t.Fatal("InputGrad changed the parameter gradients")
 			}
-			check := func(what string, v *float32, analytic float64, loss func() float64) {
-				t.Helper()
-				const h = 1e-3
-				old := *v
-				*v = old + h
-				lp := loss()
-				*v = old - h
-				lm := loss()
-				*v = old
-				fd := (lp - lm) / (2 * h)
-				if math.Abs(fd-analytic) > 1e-2*math.Max(1, math.Abs(fd)) {
-					t.Errorf("%s: backward %.6g, finite difference %.6g", what, analytic, fd)
-				}
-			}
 			for k := 0; k < 25; k++ {
 				i := rng.IntN(len(x))
-				check(fmt.Sprintf("dx[%d]", i), &x[i], float64(dx[i]), logitLoss)
-				check(fmt.Sprintf("dx[%d] (Logits/InputGrad)", i), &x[i], float64(dxEval[i]), evalLoss)
-				check(fmt.Sprintf("dx[%d] (features)", i), &x[i], float64(dxFeat[i]), featLoss)
+				checkFD(t, fmt.Sprintf("dx[%d]", i), &x[i], float64(dx[i]), logitLoss)
+				checkFD(t, fmt.Sprintf("dx[%d] (Logits/InputGrad)", i), &x[i], float64(dxEval[i]), evalLoss)
+				checkFD(t, fmt.Sprintf("dx[%d] (features)", i), &x[i], float64(dxFeat[i]), featLoss)
 			}
 			for _, v := range m.P.Views() {
 				if v.Buffer {
@@ -189,7 +174,7 @@ func TestResNetBackwardFiniteDifferences(t *testing.T) {
 				}
 				for range 2 {
 					j := v.Offset + rng.IntN(v.Size)
-					check("d"+v.Name, &m.P.W[j], float64(g[j]), logitLoss)
+					checkFD(t, "d"+v.Name, &m.P.W[j], float64(g[j]), logitLoss)
 				}
 			}
 			copy(m.P.B, bufs)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cdp-project/cdp/core/ckpt"
 	"github.com/cdp-project/cdp/core/data"
+	"github.com/cdp-project/cdp/core/nn"
 	"github.com/cdp-project/cdp/core/optim"
 	"github.com/cdp-project/cdp/core/robust"
 )
@@ -267,7 +268,7 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 			z := net.Forward(x, b)
 			correct += countCorrect(z, y, k)
 			var dz []float32
-			loss, dz = robust.CrossEntropy(z, y, k)
+			loss, dz = nn.CrossEntropy(nil, z, y, k, 0)
 			if bad(loss) {
 				return EpochLog{}, fmt.Errorf("%w (epoch %d step %d)", ErrNonFinite, tr.Epoch+1, s+1)
 			}
@@ -277,7 +278,7 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 			xa := robust.PGDExample(net, x, y, tr.norm, eps, alpha, cfg.Steps, rng)
 			z := net.Forward(xa, b)
 			var dz []float32
-			loss, dz = robust.CrossEntropy(z, y, k)
+			loss, dz = nn.CrossEntropy(nil, z, y, k, 0)
 			if bad(loss) {
 				return EpochLog{}, fmt.Errorf("%w (epoch %d step %d)", ErrNonFinite, tr.Epoch+1, s+1)
 			}
@@ -289,12 +290,21 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 			copy(both[b*d:], xa)
 			z := net.Forward(both, 2*b)
 			correct += countCorrect(z[:b*k], y, k)
-			l, dc, da := robust.TRADESLoss(z[:b*k], z[b*k:], y, k, cfg.Beta)
-			if bad(l) {
+			// TRADES: CE(z, y) + beta KL(softmax(z) || softmax(z')), the
+			// clean gradient including the KL term (p(x) is not detached).
+			ce, dz := nn.CrossEntropy(nil, z[:b*k], y, k, 0)
+			kl, dp, dq := nn.KLDivergence(nil, nil, z[:b*k], z[b*k:], b, k)
+			loss = ce + cfg.Beta*kl
+			if bad(loss) {
 				return EpochLog{}, fmt.Errorf("%w (epoch %d step %d)", ErrNonFinite, tr.Epoch+1, s+1)
 			}
-			loss = l
-			net.Backward(append(dc, da...))
+			beta := float32(cfg.Beta)
+			dboth := make([]float32, 2*b*k)
+			for j, v := range dz {
+				dboth[j] = v + beta*dp[j]
+				dboth[b*k+j] = beta * dq[j]
+			}
+			net.Backward(dboth)
 		}
 		lossSum += loss
 		tr.Opt.Step(net.P.W, net.P.G)

@@ -9,47 +9,27 @@ import (
 	"github.com/cdp-project/cdp/core/diffusion"
 )
 
-// linearClassifier has logits = W x + b, W (K, D).
+// linearClassifier has logits = W x + b, W (K, D): a linearNet with a bias.
 type linearClassifier struct {
-	w, b []float64
-	k, d int
-	n    int
+	linearNet
+	b []float64
 }
 
 func (l *linearClassifier) Logits(x []float32, n int, _ diffusion.Step) ([]float32, int) {
-	l.n = n
-	out := make([]float32, n*l.k)
+	z, k := l.Features(x, n)
 	for i := 0; i < n; i++ {
-		for c := 0; c < l.k; c++ {
-			s := l.b[c]
-			for j := 0; j < l.d; j++ {
-				s += l.w[c*l.d+j] * float64(x[i*l.d+j])
-			}
-			out[i*l.k+c] = float32(s)
+		for c := 0; c < k; c++ {
+			z[i*k+c] = float32(float64(z[i*k+c]) + l.b[c])
 		}
 	}
-	return out, l.k
-}
-
-func (l *linearClassifier) InputGrad(dl []float32) []float32 {
-	dx := make([]float32, l.n*l.d)
-	for i := 0; i < l.n; i++ {
-		for j := 0; j < l.d; j++ {
-			var s float64
-			for c := 0; c < l.k; c++ {
-				s += float64(dl[i*l.k+c]) * l.w[c*l.d+j]
-			}
-			dx[i*l.d+j] = float32(s)
-		}
-	}
-	return dx
+	return z, k
 }
 
 // bayes returns the Bayes classifier of the equal-variance mixture at t = 0:
 // logit_k = mu_k.x/s^2 - ||mu_k||^2/(2 s^2).
 func bayes(m *mixtureModel) *linearClassifier {
 	k, d := len(m.mu), len(m.mu[0])
-	l := &linearClassifier{w: make([]float64, k*d), b: make([]float64, k), k: k, d: d}
+	l := &linearClassifier{linearNet: linearNet{w: make([]float64, k*d), dh: k, dx: d}, b: make([]float64, k)}
 	for c, mu := range m.mu {
 		for j, v := range mu {
 			l.w[c*d+j] = v / (m.s * m.s)

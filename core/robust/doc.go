@@ -19,7 +19,7 @@
 //     still robust, with a JSON Report in the spirit of RobustBench and
 //     warnings for gradient masking in the spirit of AutoAttack's checks;
 //   - PGDExample and TRADESExample, the inner maximisations of PGD-AT and
-//     TRADES, and the training losses CrossEntropy and TRADESLoss.
+//     TRADES (their outer losses are nn.CrossEntropy and nn.KLDivergence).
 //
 // Every random function takes an explicit seeded *rand.Rand; Evaluate derives
 // its streams from Config.Seed, so the same seed gives the same report.

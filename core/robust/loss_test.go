@@ -83,40 +83,6 @@ func TestLossValues(t *testing.T) {
 	}
 }
 
-func TestCrossEntropyFD(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	const n, k = 3, 6
-	z := make([]float32, n*k)
-	for i := range z {
-		z[i] = float32(2 * rng.NormFloat64())
-	}
-	y := []int{0, 5, 2}
-	_, dz := CrossEntropy(z, y, k)
-	fdCheck(t, "CrossEntropy", z, dz, func(z []float32) float64 { l, _ := CrossEntropy(z, y, k); return l })
-}
-
-func TestTRADESLossFD(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 7))
-	const n, k = 3, 6
-	const beta = 6
-	clean := make([]float32, n*k)
-	adv := make([]float32, n*k)
-	for i := range clean {
-		clean[i] = float32(2 * rng.NormFloat64())
-		adv[i] = clean[i] + float32(rng.NormFloat64())
-	}
-	y := []int{1, 4, 0}
-	loss, dc, da := TRADESLoss(clean, adv, y, k, beta)
-	fdCheck(t, "TRADES clean", clean, dc, func(z []float32) float64 { l, _, _ := TRADESLoss(z, adv, y, k, beta); return l })
-	fdCheck(t, "TRADES adv", adv, da, func(z []float32) float64 { l, _, _ := TRADESLoss(clean, z, y, k, beta); return l })
-	// At adv == clean the KL term vanishes and the loss is the CE.
-	l0, _, _ := TRADESLoss(clean, clean, y, k, beta)
-	ce, _ := CrossEntropy(clean, y, k)
-	if math.Abs(l0-ce) > 1e-9 || loss <= ce {
-		t.Errorf("TRADES at adv = clean %g, CE %g; at adv != clean %g (must exceed CE)", l0, ce, loss)
-	}
-}
-
 func TestCheckpoints(t *testing.T) {
 	// p = 0.22, 0.41, 0.57, 0.70, 0.80, 0.87, 0.93, 0.99, 1.05 by hand.
 	want := []int{22, 41, 57, 70, 80, 87, 93, 99}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/cdp-project/cdp/core/nn"
 )
 
 // mlp is a 2-layer ReLU network logits = W2 relu(W1 x + b1) + b2 with a
@@ -130,7 +132,7 @@ func (m *mlp) train(x []float32, y []int, steps, batch int, lr float32, rng *ran
 		}
 		xb, yb := gather(x, m.d, idx), gatherInts(y, idx)
 		z := m.Logits(xb, batch)
-		_, dz := CrossEntropy(z, yb, m.k)
+		_, dz := nn.CrossEntropy(nil, z, yb, m.k, 0)
 		clear(m.dW1)
 		clear(m.dB1)
 		clear(m.dW2)

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cdp-project/cdp/core/nn"
 )
 
 // randomInputs draws n points in [0, 1]^d, a quarter of the coordinates
@@ -290,13 +292,12 @@ func TestSquareLowersAccuracy(t *testing.T) {
 }
 
 func TestSquareSchedule(t *testing.T) {
-	s := &Square{}
 	// 5000 queries: the 10,000-step schedule runs twice as fast.
 	for _, c := range []struct {
 		it int
 		p  float64
 	}{{0, 0.8}, {5, 0.8}, {6, 0.4}, {25, 0.4}, {26, 0.2}, {100, 0.2}, {101, 0.1}, {4000, 0.8 / 256}, {4001, 0.8 / 512}, {2500, 0.8 / 128}, {3000, 0.8 / 128}, {3001, 0.8 / 256}} {
-		if got := s.pSelection(c.it, 5000, 0.8); math.Abs(got-c.p) > 1e-12 {
+		if got := pSelection(c.it, 5000, 0.8); math.Abs(got-c.p) > 1e-12 {
 			t.Errorf("p(%d) = %g, want %g", c.it, got, c.p)
 		}
 	}
@@ -431,7 +432,7 @@ func TestTrainingExamples(t *testing.T) {
 	n := len(y)
 	k := m.k
 	rng := rand.New(rand.NewPCG(21, 22))
-	ce := func(x []float32) float64 { l, _ := CrossEntropy(m.Logits(x, n), y, k); return l }
+	ce := func(x []float32) float64 { l, _ := nn.CrossEntropy(nil, m.Logits(x, n), y, k, 0); return l }
 	xa := PGDExample(m, x, y, Linf, 0.1, 0.025, 10, rng)
 	if ce(xa) < ce(x)+0.1 {
 		t.Errorf("PGD-AT example: CE %g, clean %g", ce(xa), ce(x))

@@ -41,30 +41,21 @@ func (a *Square) Name() string { return "square" }
 // call used.
 func (a *Square) QueriesUsed() []int { return a.queries }
 
+// pHalvings are the iterations of a 10,000-query schedule after which the
+// Square Attack halves p.
+var pHalvings = [...]int{10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000}
+
 // pSelection returns the fraction of coordinates changed at iteration it.
-func (a *Square) pSelection(it, queries int, pInit float64) float64 {
+func pSelection(it, queries int, pInit float64) float64 {
 	it = int(float64(it) / float64(queries) * 10000)
-	switch {
-	case it <= 10:
-		return pInit
-	case it <= 50:
-		return pInit / 2
-	case it <= 200:
-		return pInit / 4
-	case it <= 500:
-		return pInit / 8
-	case it <= 1000:
-		return pInit / 16
-	case it <= 2000:
-		return pInit / 32
-	case it <= 4000:
-		return pInit / 64
-	case it <= 6000:
-		return pInit / 128
-	case it <= 8000:
-		return pInit / 256
+	p := pInit
+	for _, h := range pHalvings {
+		if it <= h {
+			break
+		}
+		p /= 2
 	}
-	return pInit / 512
+	return p
 }
 
 // Perturb implements Attack.
@@ -130,7 +121,7 @@ func (a *Square) Perturb(f Classifier, x []float32, y []int, rng *rand.Rand) []f
 		if len(active) == 0 {
 			break
 		}
-		p := a.pSelection(it-1, queries, pInit)
+		p := pSelection(it-1, queries, pInit)
 		sh, sw := 1, 1
 		if h == 1 {
 			sw = min(max(int(math.Round(p*float64(w))), 1), w)
