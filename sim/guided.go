@@ -57,7 +57,7 @@ func SampleGuided(ctx context.Context, mix *Mixture, y []int, c GuidedConfig) ([
 	}
 	w := c.Window
 	if w == (guide.Window{}) {
-		w = guide.Window{Lo: 1, Hi: 1000}
+		w = guide.Window{Lo: 1, Hi: diffusion.DefaultT}
 	}
 	neg := guide.NegativesAll
 	if c.ClassAware {
@@ -65,9 +65,9 @@ func SampleGuided(ctx context.Context, mix *Mixture, y []int, c GuidedConfig) ([
 	}
 	model := &guide.Contrastive{Model: mix, Net: &CenteredIdentity{Center: center}, Loss: c.Loss,
 		Lambda: c.Lambda, Window: w, Negatives: neg, Observe: c.Observe}
-	sch := diffusion.Linear(1000, 1e-4, 0.02)
+	sch := diffusion.Linear(diffusion.DefaultT, 1e-4, 0.02) // the papers' linear schedule
 	x32, err := diffusion.Sample(ctx, model, y, diffusion.Config{
-		Schedule: sch, Sampler: diffusion.DDIM(0), Timesteps: diffusion.Timesteps(1000, c.Steps, diffusion.Even),
+		Schedule: sch, Sampler: diffusion.DDIM(0), Timesteps: diffusion.Timesteps(diffusion.DefaultT, c.Steps, diffusion.Even),
 		Seed: c.Seed,
 	})
 	if err != nil {

@@ -85,7 +85,7 @@ func promise(work func() (any, error)) js.Value {
 
 // number reads a JS number or numeric string.
 func number(v js.Value, what string) (float64, error) {
-	switch v.Type() {
+	switch typeOf(v) {
 	case js.TypeNumber:
 		return v.Float(), nil
 	case js.TypeString:
@@ -95,12 +95,12 @@ func number(v js.Value, what string) (float64, error) {
 		}
 		return x, nil
 	}
-	return 0, fmt.Errorf("%s: want a number, got %s", what, v.Type())
+	return 0, fmt.Errorf("%s: want a number, got %s", what, describe(v))
 }
 
 func runExperiment(_ js.Value, args []js.Value) any {
 	return promise(func() (any, error) {
-		if len(args) < 1 || args[0].Type() != js.TypeString {
+		if len(args) < 1 || typeOf(args[0]) != js.TypeString {
 			return nil, fmt.Errorf("runExperiment(name, params, seed, onProgress): name must be a string")
 		}
 		e, err := sim.Lookup(args[0].String())
@@ -109,8 +109,8 @@ func runExperiment(_ js.Value, args []js.Value) any {
 		}
 		overrides := map[string]float64{}
 		if len(args) > 1 && !args[1].IsUndefined() && !args[1].IsNull() {
-			if args[1].Type() != js.TypeObject {
-				return nil, fmt.Errorf("runExperiment: params must be an object, got %s", args[1].Type())
+			if typeOf(args[1]) != js.TypeObject {
+				return nil, fmt.Errorf("runExperiment: params must be an object, got %s", describe(args[1]))
 			}
 			// Object.entries, not Get: a throwing getter or Proxy trap then
 			// rejects the call (js.Value.Get does not catch).
@@ -136,7 +136,7 @@ func runExperiment(_ js.Value, args []js.Value) any {
 			seed = uint64(s)
 		}
 		var progress sim.Progress
-		if len(args) > 3 && args[3].Type() == js.TypeFunction {
+		if len(args) > 3 && typeOf(args[3]) == js.TypeFunction {
 			cb := args[3]
 			progress = func(done, total int) { cb.Invoke(done, total) }
 		}

@@ -118,7 +118,7 @@ func reverse(ctx context.Context, m EpsModel, x []float32, y []int, noise *Noise
 	}
 	eps := make([]float32, n*d)
 	x0hat := make([]float32, n*d)
-	var z []float32
+	z := make([]float32, n*d)
 	for k, t := range ts {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("diffusion: stopped before step %d of %d (t=%d): %w", k, len(ts), t, err)
@@ -141,12 +141,9 @@ func reverse(ctx context.Context, m EpsModel, x []float32, y []int, noise *Noise
 		simd.ReverseStep(x0hat, x, eps, eps, float32(ra), float32(-math.Sqrt(1-aT)*ra), 0)
 		c := step(aT, aS)
 		if c.Z != 0 {
-			if z == nil {
-				z = make([]float32, n*d)
-			}
 			noise.Normal(z)
-		} else if z == nil {
-			z = make([]float32, n*d)
+		} else {
+			clear(z)
 		}
 		if o.Clip {
 			for i, v := range x0hat {
@@ -159,9 +156,6 @@ func reverse(ctx context.Context, m EpsModel, x []float32, y []int, noise *Noise
 			// float32 rounding by 1/sqrt(aBar_t) at the noisy end.
 			a := c.X + c.X0*ra
 			b := c.Eps - c.X0*math.Sqrt(1-aT)*ra
-			if c.Z == 0 {
-				clear(z)
-			}
 			simd.ReverseStep(x, x, eps, z, float32(a), float32(b), float32(c.Z))
 		}
 		if i := firstNonFinite(x); i >= 0 {

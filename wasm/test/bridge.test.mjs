@@ -50,9 +50,11 @@ test("hostile arguments are refused with a message that names the problem", asyn
     [["spread", {}, 1.5], /seed 1.5 must be a non-negative integer/],
     [["spread", { d: NaN }], /parameter d = NaN/],
     [["spread", { d: {} }], /parameter d: want a number/],
+    [["spread", { d: 3n }], /parameter d: want a number/],
+    [["spread", {}, 2n], /seed: want a number/],
   ];
   for (const [args, re] of cases) {
-    await assert.rejects(cdp.runExperiment(...args), re, JSON.stringify(args));
+    await assert.rejects(cdp.runExperiment(...args), re, String(args.map(String)));
   }
   // A getter or Proxy trap that throws rejects the call; the module lives on.
   const getter = Object.defineProperty({}, "d", { enumerable: true, get() { throw new Error("boom"); } });
