@@ -38,6 +38,10 @@ var avx2 = kernelSet{
 
 	centerSumSquares: centerSumSquaresAVX2Go,
 	normalizeAffine:  normalizeAffineAVX2Go,
+
+	transpose8:    transpose8AVX2,
+	sumDot:        sumDotAVX2Go,
+	groupNormGrad: groupNormGradAVX2Go,
 }
 
 func dotAVX2Go(x, y []float32) float32 {

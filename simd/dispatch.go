@@ -44,6 +44,20 @@ type kernelSet struct {
 	// NormalizeAffine runs the generic loop.
 	centerSumSquares func(dst, x []float32, mean float32) float32
 	normalizeAffine  func(xhat, y []float32, rstd, gamma, beta float32)
+
+	// Optional kernels with generic loops as fallback (nil: the generic
+	// loop): the blocked transpose (transpose.go; rows and columns in
+	// multiples of 8, the rest done in Go) and the two passes of the
+	// group-norm backward (norm.go).
+	transpose8    func(dst []float32, ldd int, src []float32, lds, rows, cols int)
+	sumDot        func(x, y []float32) (float32, float32)
+	groupNormGrad func(dx, dy, xhat []float32, rstd, gamma, mdy, mdyx float32) float32
+
+	// gemmPlain, when set (micro != nil), is the kernel of Sgemm, for a set
+	// whose best tile for a plain product differs from the one its packed
+	// convolution path (SgemmPacked, gather16) needs; complete sets it to
+	// gemm otherwise.
+	gemmPlain gemmKernel
 }
 
 // generic is the reference set, always compiled and always supported.
@@ -109,6 +123,9 @@ func complete(s *kernelSet) {
 	}
 	if s.gemm.micro == nil {
 		s.gemm = generic.gemm
+	}
+	if s.gemmPlain.micro == nil {
+		s.gemmPlain = s.gemm
 	}
 }
 

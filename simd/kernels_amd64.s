@@ -2513,6 +2513,351 @@ sgrad_done:
 	VZEROUPPER
 	RET
 
+// func transpose8AVX2(dst []float32, ldd int, src []float32, lds int, rows int, cols int)
+// Requires: AVX
+TEXT ·transpose8AVX2(SB), NOSPLIT, $8-80
+	MOVQ dst_base+0(FP), AX
+	MOVQ ldd+24(FP), CX
+	MOVQ src_base+32(FP), DX
+	MOVQ lds+56(FP), BX
+	MOVQ rows+64(FP), SI
+	MOVQ cols+72(FP), DI
+	ANDQ $-8, SI
+	ANDQ $-8, DI
+	SHLQ $0x02, CX
+	SHLQ $0x02, BX
+	LEAQ (BX)(BX*2), R8
+	LEAQ (CX)(CX*2), R9
+	XORQ R10, R10
+
+tr16_cols:
+	MOVQ  R10, R11
+	ADDQ  $0x10, R11
+	CMPQ  R11, DI
+	JG    tr16_end
+	LEAQ  (DX)(R10*4), R11
+	MOVQ  R10, R12
+	IMULQ CX, R12
+	ADDQ  AX, R12
+	XORQ  R13, R13
+
+tr16_rows:
+	CMPQ        R13, SI
+	JGE         tr16_next
+	LEAQ        (R11)(BX*4), R14
+	LEAQ        (R12)(CX*4), R15
+	VMOVUPS     (R11), X0
+	VINSERTF128 $0x01, (R14), Y0, Y0
+	VMOVUPS     (R11)(BX*1), X1
+	VINSERTF128 $0x01, (R14)(BX*1), Y1, Y1
+	VMOVUPS     (R11)(BX*2), X2
+	VINSERTF128 $0x01, (R14)(BX*2), Y2, Y2
+	VMOVUPS     (R11)(R8*1), X3
+	VINSERTF128 $0x01, (R14)(R8*1), Y3, Y3
+	VUNPCKLPS   Y1, Y0, Y4
+	VUNPCKHPS   Y1, Y0, Y5
+	VUNPCKLPS   Y3, Y2, Y6
+	VUNPCKHPS   Y3, Y2, Y7
+	VSHUFPS     $0x44, Y6, Y4, Y8
+	VSHUFPS     $0xee, Y6, Y4, Y9
+	VSHUFPS     $0x44, Y7, Y5, Y10
+	VSHUFPS     $0xee, Y7, Y5, Y11
+	VMOVUPS     Y8, (R12)
+	VMOVUPS     Y9, (R12)(CX*1)
+	VMOVUPS     Y10, (R12)(CX*2)
+	VMOVUPS     Y11, (R12)(R9*1)
+	VMOVUPS     16(R11), X0
+	VINSERTF128 $0x01, 16(R14), Y0, Y0
+	VMOVUPS     16(R11)(BX*1), X1
+	VINSERTF128 $0x01, 16(R14)(BX*1), Y1, Y1
+	VMOVUPS     16(R11)(BX*2), X2
+	VINSERTF128 $0x01, 16(R14)(BX*2), Y2, Y2
+	VMOVUPS     16(R11)(R8*1), X3
+	VINSERTF128 $0x01, 16(R14)(R8*1), Y3, Y3
+	VUNPCKLPS   Y1, Y0, Y4
+	VUNPCKHPS   Y1, Y0, Y5
+	VUNPCKLPS   Y3, Y2, Y6
+	VUNPCKHPS   Y3, Y2, Y7
+	VSHUFPS     $0x44, Y6, Y4, Y8
+	VSHUFPS     $0xee, Y6, Y4, Y9
+	VSHUFPS     $0x44, Y7, Y5, Y10
+	VSHUFPS     $0xee, Y7, Y5, Y11
+	VMOVUPS     Y8, (R15)
+	VMOVUPS     Y9, (R15)(CX*1)
+	VMOVUPS     Y10, (R15)(CX*2)
+	VMOVUPS     Y11, (R15)(R9*1)
+	LEAQ        (R15)(CX*4), R15
+	LEAQ        (R15)(CX*4), BP
+	VMOVUPS     32(R11), X0
+	VINSERTF128 $0x01, 32(R14), Y0, Y0
+	VMOVUPS     32(R11)(BX*1), X1
+	VINSERTF128 $0x01, 32(R14)(BX*1), Y1, Y1
+	VMOVUPS     32(R11)(BX*2), X2
+	VINSERTF128 $0x01, 32(R14)(BX*2), Y2, Y2
+	VMOVUPS     32(R11)(R8*1), X3
+	VINSERTF128 $0x01, 32(R14)(R8*1), Y3, Y3
+	VUNPCKLPS   Y1, Y0, Y4
+	VUNPCKHPS   Y1, Y0, Y5
+	VUNPCKLPS   Y3, Y2, Y6
+	VUNPCKHPS   Y3, Y2, Y7
+	VSHUFPS     $0x44, Y6, Y4, Y8
+	VSHUFPS     $0xee, Y6, Y4, Y9
+	VSHUFPS     $0x44, Y7, Y5, Y10
+	VSHUFPS     $0xee, Y7, Y5, Y11
+	VMOVUPS     Y8, (R15)
+	VMOVUPS     Y9, (R15)(CX*1)
+	VMOVUPS     Y10, (R15)(CX*2)
+	VMOVUPS     Y11, (R15)(R9*1)
+	VMOVUPS     48(R11), X0
+	VINSERTF128 $0x01, 48(R14), Y0, Y0
+	VMOVUPS     48(R11)(BX*1), X1
+	VINSERTF128 $0x01, 48(R14)(BX*1), Y1, Y1
+	VMOVUPS     48(R11)(BX*2), X2
+	VINSERTF128 $0x01, 48(R14)(BX*2), Y2, Y2
+	VMOVUPS     48(R11)(R8*1), X3
+	VINSERTF128 $0x01, 48(R14)(R8*1), Y3, Y3
+	VUNPCKLPS   Y1, Y0, Y4
+	VUNPCKHPS   Y1, Y0, Y5
+	VUNPCKLPS   Y3, Y2, Y6
+	VUNPCKHPS   Y3, Y2, Y7
+	VSHUFPS     $0x44, Y6, Y4, Y8
+	VSHUFPS     $0xee, Y6, Y4, Y9
+	VSHUFPS     $0x44, Y7, Y5, Y10
+	VSHUFPS     $0xee, Y7, Y5, Y11
+	VMOVUPS     Y8, (BP)
+	VMOVUPS     Y9, (BP)(CX*1)
+	VMOVUPS     Y10, (BP)(CX*2)
+	VMOVUPS     Y11, (BP)(R9*1)
+	ADDQ        $0x20, R12
+	LEAQ        (R14)(BX*4), R11
+	ADDQ        $0x08, R13
+	JMP         tr16_rows
+
+tr16_next:
+	ADDQ $0x10, R10
+	JMP  tr16_cols
+
+tr16_end:
+tr8_cols:
+	MOVQ  R10, R11
+	ADDQ  $0x08, R11
+	CMPQ  R11, DI
+	JG    tr8_end
+	LEAQ  (DX)(R10*4), R11
+	MOVQ  R10, R12
+	IMULQ CX, R12
+	ADDQ  AX, R12
+	XORQ  R13, R13
+
+tr8_rows:
+	CMPQ        R13, SI
+	JGE         tr8_next
+	LEAQ        (R11)(BX*4), R14
+	LEAQ        (R12)(CX*4), R15
+	VMOVUPS     (R11), X0
+	VINSERTF128 $0x01, (R14), Y0, Y0
+	VMOVUPS     (R11)(BX*1), X1
+	VINSERTF128 $0x01, (R14)(BX*1), Y1, Y1
+	VMOVUPS     (R11)(BX*2), X2
+	VINSERTF128 $0x01, (R14)(BX*2), Y2, Y2
+	VMOVUPS     (R11)(R8*1), X3
+	VINSERTF128 $0x01, (R14)(R8*1), Y3, Y3
+	VUNPCKLPS   Y1, Y0, Y4
+	VUNPCKHPS   Y1, Y0, Y5
+	VUNPCKLPS   Y3, Y2, Y6
+	VUNPCKHPS   Y3, Y2, Y7
+	VSHUFPS     $0x44, Y6, Y4, Y8
+	VSHUFPS     $0xee, Y6, Y4, Y9
+	VSHUFPS     $0x44, Y7, Y5, Y10
+	VSHUFPS     $0xee, Y7, Y5, Y11
+	VMOVUPS     Y8, (R12)
+	VMOVUPS     Y9, (R12)(CX*1)
+	VMOVUPS     Y10, (R12)(CX*2)
+	VMOVUPS     Y11, (R12)(R9*1)
+	VMOVUPS     16(R11), X0
+	VINSERTF128 $0x01, 16(R14), Y0, Y0
+	VMOVUPS     16(R11)(BX*1), X1
+	VINSERTF128 $0x01, 16(R14)(BX*1), Y1, Y1
+	VMOVUPS     16(R11)(BX*2), X2
+	VINSERTF128 $0x01, 16(R14)(BX*2), Y2, Y2
+	VMOVUPS     16(R11)(R8*1), X3
+	VINSERTF128 $0x01, 16(R14)(R8*1), Y3, Y3
+	VUNPCKLPS   Y1, Y0, Y4
+	VUNPCKHPS   Y1, Y0, Y5
+	VUNPCKLPS   Y3, Y2, Y6
+	VUNPCKHPS   Y3, Y2, Y7
+	VSHUFPS     $0x44, Y6, Y4, Y8
+	VSHUFPS     $0xee, Y6, Y4, Y9
+	VSHUFPS     $0x44, Y7, Y5, Y10
+	VSHUFPS     $0xee, Y7, Y5, Y11
+	VMOVUPS     Y8, (R15)
+	VMOVUPS     Y9, (R15)(CX*1)
+	VMOVUPS     Y10, (R15)(CX*2)
+	VMOVUPS     Y11, (R15)(R9*1)
+	ADDQ        $0x20, R12
+	LEAQ        (R14)(BX*4), R11
+	ADDQ        $0x08, R13
+	JMP         tr8_rows
+
+tr8_next:
+	ADDQ $0x08, R10
+	JMP  tr8_cols
+
+tr8_end:
+	VZEROUPPER
+	RET
+
+// func sumDotAVX2(x []float32, y []float32) (sx float32, sxy float32)
+// Requires: AVX, FMA3
+TEXT ·sumDotAVX2(SB), NOSPLIT, $0-56
+	MOVQ   x_base+0(FP), AX
+	MOVQ   y_base+24(FP), CX
+	MOVQ   x_len+8(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   BX, BX
+	MOVQ   DX, SI
+	ANDQ   $-32, SI
+
+sdot_loop32:
+	CMPQ        BX, SI
+	JGE         sdot_loop8
+	VMOVUPS     (AX)(BX*4), Y8
+	VADDPS      Y8, Y0, Y0
+	VFMADD231PS (CX)(BX*4), Y8, Y4
+	VMOVUPS     32(AX)(BX*4), Y8
+	VADDPS      Y8, Y1, Y1
+	VFMADD231PS 32(CX)(BX*4), Y8, Y5
+	VMOVUPS     64(AX)(BX*4), Y8
+	VADDPS      Y8, Y2, Y2
+	VFMADD231PS 64(CX)(BX*4), Y8, Y6
+	VMOVUPS     96(AX)(BX*4), Y8
+	VADDPS      Y8, Y3, Y3
+	VFMADD231PS 96(CX)(BX*4), Y8, Y7
+	ADDQ        $0x00000020, BX
+	JMP         sdot_loop32
+	ANDQ $-8, DX
+
+sdot_loop8:
+	CMPQ        BX, DX
+	JGE         sdot_done
+	VMOVUPS     (AX)(BX*4), Y8
+	VADDPS      Y8, Y0, Y0
+	VFMADD231PS (CX)(BX*4), Y8, Y4
+	ADDQ        $0x00000008, BX
+	JMP         sdot_loop8
+
+sdot_done:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, sx+48(FP)
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSHDUP    X4, X0
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, sxy+52(FP)
+	VZEROUPPER
+	RET
+
+// func groupNormGradAVX2(dx []float32, dy []float32, xhat []float32, rstd float32, gamma float32, mdy float32, mdyx float32) float32
+// Requires: AVX
+TEXT ·groupNormGradAVX2(SB), NOSPLIT, $0-92
+	VBROADCASTSS rstd+72(FP), Y0
+	VBROADCASTSS gamma+76(FP), Y1
+	VBROADCASTSS mdy+80(FP), Y2
+	VBROADCASTSS mdyx+84(FP), Y3
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         xhat_base+48(FP), DX
+	MOVQ         dx_len+8(FP), BX
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	XORQ         SI, SI
+	MOVQ         BX, DI
+	ANDQ         $-32, DI
+
+gng_loop32:
+	CMPQ    SI, DI
+	JGE     gng_loop8
+	VMULPS  (CX)(SI*4), Y1, Y8
+	VSUBPS  Y2, Y8, Y8
+	VMULPS  (DX)(SI*4), Y3, Y9
+	VSUBPS  Y9, Y8, Y8
+	VMULPS  Y0, Y8, Y8
+	VMOVUPS Y8, (AX)(SI*4)
+	VADDPS  Y8, Y4, Y4
+	VMULPS  32(CX)(SI*4), Y1, Y8
+	VSUBPS  Y2, Y8, Y8
+	VMULPS  32(DX)(SI*4), Y3, Y9
+	VSUBPS  Y9, Y8, Y8
+	VMULPS  Y0, Y8, Y8
+	VMOVUPS Y8, 32(AX)(SI*4)
+	VADDPS  Y8, Y5, Y5
+	VMULPS  64(CX)(SI*4), Y1, Y8
+	VSUBPS  Y2, Y8, Y8
+	VMULPS  64(DX)(SI*4), Y3, Y9
+	VSUBPS  Y9, Y8, Y8
+	VMULPS  Y0, Y8, Y8
+	VMOVUPS Y8, 64(AX)(SI*4)
+	VADDPS  Y8, Y6, Y6
+	VMULPS  96(CX)(SI*4), Y1, Y8
+	VSUBPS  Y2, Y8, Y8
+	VMULPS  96(DX)(SI*4), Y3, Y9
+	VSUBPS  Y9, Y8, Y8
+	VMULPS  Y0, Y8, Y8
+	VMOVUPS Y8, 96(AX)(SI*4)
+	VADDPS  Y8, Y7, Y7
+	ADDQ    $0x00000020, SI
+	JMP     gng_loop32
+	ANDQ $-8, BX
+
+gng_loop8:
+	CMPQ    SI, BX
+	JGE     gng_done
+	VMULPS  (CX)(SI*4), Y1, Y8
+	VSUBPS  Y2, Y8, Y8
+	VMULPS  (DX)(SI*4), Y3, Y9
+	VSUBPS  Y9, Y8, Y8
+	VMULPS  Y0, Y8, Y8
+	VMOVUPS Y8, (AX)(SI*4)
+	VADDPS  Y8, Y4, Y4
+	ADDQ    $0x00000008, SI
+	JMP     gng_loop8
+
+gng_done:
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSHDUP    X4, X0
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, ret+88(FP)
+	VZEROUPPER
+	RET
+
 // func fmaPeakAVX2(iters int)
 // Requires: AVX, FMA3
 TEXT ·fmaPeakAVX2(SB), NOSPLIT, $0-8

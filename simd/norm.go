@@ -65,3 +65,65 @@ func normalizeAffineGeneric(xhat, y []float32, rstd, gamma, beta float32) {
 		y[i] = float32(t*gamma) + beta
 	}
 }
+
+// SumDot returns the sum of x and the dot product of x and y in one pass:
+// the first pass of a normalisation layer's backward (the sums of dy and of
+// dy*xhat). Both are float32 reductions whose order, and with FMA rounding,
+// depend on the kernel set.
+func SumDot(x, y []float32) (sx, sxy float32) {
+	if len(y) < len(x) {
+		panic(fmt.Sprintf("simd.SumDot: y has length %d, x %d", len(y), len(x)))
+	}
+	if k := current.Load().sumDot; k != nil {
+		return k(x, y[:len(x)])
+	}
+	return sumDotGeneric(x, y[:len(x)])
+}
+
+// GroupNormGrad is the second pass of a normalisation layer's backward: it
+// sets
+//
+//	dx[i] = rstd * ((dy[i]*gamma - mdy) - xhat[i]*mdyx)
+//
+// with every operation rounded on its own (no fused multiply-add, so every
+// set gives the same dx), and returns the sum of dx (a float32 reduction
+// whose order depends on the set).
+func GroupNormGrad(dx, dy, xhat []float32, rstd, gamma, mdy, mdyx float32) float32 {
+	if len(dy) < len(dx) || len(xhat) < len(dx) {
+		panic(fmt.Sprintf("simd.GroupNormGrad: dx has length %d, dy %d, xhat %d", len(dx), len(dy), len(xhat)))
+	}
+	if k := current.Load().groupNormGrad; k != nil {
+		return k(dx, dy[:len(dx)], xhat[:len(dx)], rstd, gamma, mdy, mdyx)
+	}
+	return groupNormGradGeneric(dx, dy[:len(dx)], xhat[:len(dx)], rstd, gamma, mdy, mdyx)
+}
+
+// sumDotGeneric is the reference loop:
+//
+//	for i, v := range x { sx += v; sxy += float32(v * y[i]) }
+func sumDotGeneric(x, y []float32) (sx, sxy float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		sx += v
+		sxy += float32(v * y[i])
+	}
+	return sx, sxy
+}
+
+// groupNormGradGeneric is the reference loop:
+//
+//	for i, d := range dy {
+//		t := rstd * (float32(float32(d*gamma)-mdy) - float32(xhat[i]*mdyx))
+//		dx[i] = t
+//		sum += t
+//	}
+func groupNormGradGeneric(dx, dy, xhat []float32, rstd, gamma, mdy, mdyx float32) float32 {
+	dy, xhat = dy[:len(dx)], xhat[:len(dx)]
+	var sum float32
+	for i, d := range dy {
+		t := rstd * (float32(float32(d*gamma)-mdy) - float32(xhat[i]*mdyx))
+		dx[i] = t
+		sum += t
+	}
+	return sum
+}

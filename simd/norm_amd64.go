@@ -34,3 +34,27 @@ func normalizeAffineAVX2Go(xhat, y []float32, rstd, gamma, beta float32) {
 		y[i] = float32(t*gamma) + beta
 	}
 }
+
+func sumDotAVX2Go(x, y []float32) (float32, float32) {
+	y = y[:len(x)]
+	n := len(x) &^ 7
+	var sx, sxy float32
+	if n > 0 {
+		sx, sxy = sumDotAVX2(x[:n], y[:n])
+	}
+	for i := n; i < len(x); i++ {
+		sx += x[i]
+		sxy += float32(x[i] * y[i])
+	}
+	return sx, sxy
+}
+
+func groupNormGradAVX2Go(dx, dy, xhat []float32, rstd, gamma, mdy, mdyx float32) float32 {
+	dy, xhat = dy[:len(dx)], xhat[:len(dx)]
+	n := len(dx) &^ 7
+	var sum float32
+	if n > 0 {
+		sum = groupNormGradAVX2(dx[:n], dy[:n], xhat[:n], rstd, gamma, mdy, mdyx)
+	}
+	return sum + groupNormGradGeneric(dx[n:], dy[n:], xhat[n:], rstd, gamma, mdy, mdyx)
+}

@@ -192,6 +192,25 @@ func normalizeAffineAVX2(xhat []float32, y []float32, rstd float32, gamma float3
 //go:noescape
 func siluGradAVX2(dx []float32, dy []float32, x []float32, s []float32)
 
+// transpose8AVX2 sets dst[j*ldd+i] = src[i*lds+j] for i < rows&^7 and
+// j < cols&^7, in 8x8 blocks (the caller checks the bounds).
+//
+//go:noescape
+func transpose8AVX2(dst []float32, ldd int, src []float32, lds int, rows int, cols int)
+
+// sumDotAVX2 returns the sum of the first len(x)&^7 elements of x and the
+// dot product of them with y (four accumulators each, as dotAVX2 sums).
+//
+//go:noescape
+func sumDotAVX2(x []float32, y []float32) (sx float32, sxy float32)
+
+// groupNormGradAVX2 sets dx[i] = rstd*((dy[i]*gamma - mdy) - xhat[i]*mdyx) over
+// the first len(dx)&^7 elements, rounding like the generic loop (no fused
+// multiply-add), and returns the sum of the results (four accumulators).
+//
+//go:noescape
+func groupNormGradAVX2(dx []float32, dy []float32, xhat []float32, rstd float32, gamma float32, mdy float32, mdyx float32) float32
+
 // fmaPeakAVX2 runs iters iterations of 12 independent 8-wide fused
 // multiply-adds (192 floating-point operations each).
 func fmaPeakAVX2(iters int)

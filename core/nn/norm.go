@@ -41,6 +41,7 @@ type GroupNorm struct {
 	xhat, y, dx []float32 // xhat (N, C, H, W) cached for Backward
 	rstd        []float32 // (N, Groups)
 	dgb         []float64 // per (n, c): sum dy*xhat, sum dy
+	dxSum       []float32 // (N, C) sum over pixels of dx
 }
 
 // NewGroupNorm defines name.weight and name.bias (C) with eps = 1e-5.
@@ -98,12 +99,15 @@ func (g *GroupNorm) Forward(x []float32, n, h, w int) []float32 {
 }
 
 // Backward takes dy (N, C, H, W), accumulates dgamma and dbeta and returns dx.
+// It also keeps the sum over the pixels of dx per image and channel
+// (DxSums).
 func (g *GroupNorm) Backward(dy []float32) []float32 {
 	n, hw := g.n, g.hw
 	if len(dy) != n*g.C*hw {
 		panic(fmt.Sprintf("nn.GroupNorm: dy has length %d, want (N=%d, C=%d, HW=%d)", len(dy), n, g.C, hw))
 	}
 	dx := Grow(&g.dx, len(dy))
+	dxSum := Grow(&g.dxSum, n*g.C)
 	gamma := g.P.Data(g.Weight)
 	cg := g.C / g.Groups
 	size := cg * hw
@@ -117,7 +121,9 @@ func (g *GroupNorm) Backward(dy []float32) []float32 {
 				ga := gamma[c0+ci]
 				ds := dy[it*size+ci*hw : it*size+(ci+1)*hw]
 				xh := g.xhat[it*size+ci*hw : it*size+(ci+1)*hw]
-				a, b := sum32(ds), float64(simd.Dot(ds, xh))
+				// One pass: sum dy and sum dy*xhat over the plane.
+				fa, fb := simd.SumDot(ds, xh)
+				a, b := float64(fa), float64(fb)
 				cd, cdx := a*float64(ga), b*float64(ga)
 				sd += cd
 				sdx += cdx
@@ -132,9 +138,8 @@ func (g *GroupNorm) Backward(dy []float32) []float32 {
 				ds := dy[it*size+ci*hw : it*size+(ci+1)*hw]
 				xh := g.xhat[it*size+ci*hw : it*size+(ci+1)*hw]
 				dxs := dx[it*size+ci*hw : it*size+(ci+1)*hw]
-				for j, d := range ds {
-					dxs[j] = r * (d*ga - md - xh[j]*mdx)
-				}
+				nc := it/g.Groups*g.C + c0 + ci
+				dxSum[nc] = simd.GroupNormGrad(dxs, ds, xh, r, ga, md, mdx)
 			}
 		}
 	})
@@ -152,6 +157,11 @@ func (g *GroupNorm) Backward(dy []float32) []float32 {
 	}
 	return dx
 }
+
+// DxSums returns, for the last Backward, the sum over the pixels of dx for
+// every image and channel, (N, C): what SumRows(dst, dx, H*W) computes,
+// taken while dx is written. It is owned by the layer.
+func (g *GroupNorm) DxSums() []float32 { return g.dxSum[:g.n*g.C] }
 
 // BatchNorm normalises (N, C, H, W) per channel over N, H and W, as
 // torch.nn.BatchNorm2d (use H = W = 1 for BatchNorm1d on (N, C)). In training

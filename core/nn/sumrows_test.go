@@ -44,3 +44,31 @@ func TestAddChannels(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupNormDxSums: the per-(image, channel) sums that GroupNorm.Backward
+// keeps are the float64 sums of the dx it returns, within float32 rounding.
+func TestGroupNormDxSums(t *testing.T) {
+	rng := newRNG(11)
+	for _, hw := range []int{1, 7, 64, 300} {
+		n, c := 3, 8
+		p := NewParams()
+		g := NewGroupNorm(p, "gn", 4, c)
+		x := randn(rng, n*c*hw, 1)
+		g.Forward(x, n, hw, 1)
+		dx := g.Backward(randn(rng, len(x), 1))
+		sums := g.DxSums()
+		if len(sums) != n*c {
+			t.Fatalf("hw=%d: %d sums, want %d", hw, len(sums), n*c)
+		}
+		for i, s := range sums {
+			var want, abs float64
+			for _, v := range dx[i*hw : (i+1)*hw] {
+				want += float64(v)
+				abs += math.Abs(float64(v))
+			}
+			if math.Abs(float64(s)-want) > 1e-6*abs+1e-7 {
+				t.Fatalf("hw=%d row %d: sum %v, want %v", hw, i, s, want)
+			}
+		}
+	}
+}

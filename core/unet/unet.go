@@ -64,13 +64,13 @@ func (b *resBlock) forward(x, embS []float32, n, h, w int) []float32 {
 
 // backward takes dout and returns dx; it adds dL/dSiLU(emb) into dembS.
 func (b *resBlock) backward(dout, dembS []float32) []float32 {
-	n, hw := b.n, b.h*b.w
+	n := b.n
 	if b.attn != nil {
 		dout = b.attn.Backward(dout)
 	}
 	dh1 := b.norm2.Backward(b.act2.Backward(dout))
 	de := nn.Grow(&b.dembSumS, n*b.cout)
-	nn.SumRows(de, dh1, hw)
+	copy(de, b.norm2.DxSums()) // the sums over the pixels of dh1
 	nn.Accumulate(dembS, b.emb.Backward(de))
 	dx1 := b.norm1.Backward(b.act1.Backward(dh1))
 	ds := dout

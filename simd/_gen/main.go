@@ -43,6 +43,9 @@ func main() {
 	centerSumSquares()
 	normalizeAffine()
 	siluGrad()
+	transpose8()
+	sumDot()
+	groupNormGrad()
 	fmaPeak()
 	Generate()
 }
@@ -862,4 +865,171 @@ func gatherRowPairs8() {
 	VZEROUPPER()
 	Store(p, ReturnIndex(0))
 	RET()
+}
+
+// transpose8 is the blocked transpose behind Transpose: 8x8 blocks, each
+// loaded as 128-bit halves so that rows i and i+4 share a register (the
+// lane-crossing step is folded into the loads), then two rounds of in-lane
+// shuffles. The outer loop runs along the source rows 16 columns at a time
+// (8 at the end), the inner loop down the rows: every 64-byte line of src
+// is used whole as soon as it is loaded (source rows a power-of-two apart
+// would otherwise evict each other from L1 before their second half is
+// read), and the destination rows being filled stay in L1.
+func transpose8() {
+	TEXT("transpose8AVX2", NOSPLIT, "func(dst []float32, ldd int, src []float32, lds, rows, cols int)")
+	Pragma("noescape")
+	Doc("transpose8AVX2 sets dst[j*ldd+i] = src[i*lds+j] for i < rows&^7 and",
+		"j < cols&^7, in 8x8 blocks (the caller checks the bounds).")
+	dst := Load(Param("dst").Base(), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	src := Load(Param("src").Base(), GP64())
+	lds := Load(Param("lds"), GP64())
+	rows := Load(Param("rows"), GP64())
+	cols := Load(Param("cols"), GP64())
+	ANDQ(I32(-8), rows)
+	ANDQ(I32(-8), cols)
+	SHLQ(U8(2), ldd) // bytes
+	SHLQ(U8(2), lds)
+	lds3, ldd3 := GP64(), GP64()
+	LEAQ(Mem{Base: lds, Index: lds, Scale: 2}, lds3)
+	LEAQ(Mem{Base: ldd, Index: ldd, Scale: 2}, ldd3)
+	// quad addresses row (or column) r < 4 from base b with stride ld.
+	quad := func(b, ld, ld3 Register, r, disp int) Mem {
+		switch r {
+		case 0:
+			return Mem{Base: b, Disp: disp}
+		case 1:
+			return Mem{Base: b, Index: ld, Scale: 1, Disp: disp}
+		case 2:
+			return Mem{Base: b, Index: ld, Scale: 2, Disp: disp}
+		}
+		return Mem{Base: b, Index: ld3, Scale: 1, Disp: disp}
+	}
+	// block transposes the 8x8 block of src at s (rows s, s4 = s + 4 rows;
+	// byte offset disp) into dst at d, d4 = d + 4 rows.
+	block := func(s, s4, d, d4 Register, disp int) {
+		for half := 0; half < 2; half++ {
+			// t[r] = row r, columns 4h..4h+3 | row r+4, same columns.
+			// Physical registers: avo would take the 128-bit load for a
+			// partial write and keep every t live across the loop.
+			t := [4]VecPhysical{Y0, Y1, Y2, Y3}
+			for r := range t {
+				VMOVUPS(quad(s, lds, lds3, r, disp+16*half), t[r].AsX())
+				VINSERTF128(U8(1), quad(s4, lds, lds3, r, disp+16*half), t[r], t[r])
+			}
+			u0, u1, u2, u3 := Y4, Y5, Y6, Y7
+			VUNPCKLPS(t[1], t[0], u0) // r0c0 r1c0 r0c1 r1c1
+			VUNPCKHPS(t[1], t[0], u1) // r0c2 r1c2 r0c3 r1c3
+			VUNPCKLPS(t[3], t[2], u2)
+			VUNPCKHPS(t[3], t[2], u3)
+			c := [4]VecPhysical{Y8, Y9, Y10, Y11}
+			VSHUFPS(U8(0x44), u2, u0, c[0])
+			VSHUFPS(U8(0xEE), u2, u0, c[1])
+			VSHUFPS(U8(0x44), u3, u1, c[2])
+			VSHUFPS(U8(0xEE), u3, u1, c[3])
+			for k := range c {
+				b := d
+				if half == 1 {
+					b = d4
+				}
+				VMOVUPS(c[k], quad(b, ldd, ldd3, k, 0))
+			}
+		}
+	}
+	j := GP64()
+	XORQ(j, j)
+	for _, width := range []int{16, 8} {
+		pre := fmt.Sprintf("tr%d", width)
+		Label(pre + "_cols")
+		last := GP64()
+		MOVQ(j, last)
+		ADDQ(U8(width), last)
+		CMPQ(last, cols)
+		JG(LabelRef(pre + "_end"))
+		// s: src + 4j (row 0 of the block column); d: dst + j*ldd.
+		s, d := GP64(), GP64()
+		LEAQ(Mem{Base: src, Index: j, Scale: 4}, s)
+		MOVQ(j, d)
+		IMULQ(ldd, d) // ldd is in bytes
+		ADDQ(dst, d)
+		i := GP64()
+		XORQ(i, i)
+		Label(pre + "_rows")
+		CMPQ(i, rows)
+		JGE(LabelRef(pre + "_next"))
+		s4, d4 := GP64(), GP64()
+		LEAQ(Mem{Base: s, Index: lds, Scale: 4}, s4)
+		LEAQ(Mem{Base: d, Index: ldd, Scale: 4}, d4)
+		block(s, s4, d, d4, 0)
+		if width == 16 {
+			d8, d12 := GP64(), GP64()
+			LEAQ(Mem{Base: d4, Index: ldd, Scale: 4}, d8)
+			LEAQ(Mem{Base: d8, Index: ldd, Scale: 4}, d12)
+			block(s, s4, d8, d12, 32)
+		}
+		ADDQ(U8(32), d) // 8 rows of src are 8 floats further along dst
+		LEAQ(Mem{Base: s4, Index: lds, Scale: 4}, s)
+		ADDQ(U8(8), i)
+		JMP(LabelRef(pre + "_rows"))
+		Label(pre + "_next")
+		ADDQ(U8(width), j)
+		JMP(LabelRef(pre + "_cols"))
+		Label(pre + "_end")
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// sumDot is the first pass of the group-norm backward: the sum of x and
+// the dot product of x and y in one read, each into four accumulators.
+func sumDot() {
+	TEXT("sumDotAVX2", NOSPLIT, "func(x, y []float32) (sx, sxy float32)")
+	Pragma("noescape")
+	Doc("sumDotAVX2 returns the sum of the first len(x)&^7 elements of x and the",
+		"dot product of them with y (four accumulators each, as dotAVX2 sums).")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	as := zeroAccumulators()
+	ad := zeroAccumulators()
+	loops("sdot", n, func(u int, idx GPVirtual) {
+		t := YMM()
+		VMOVUPS(at(x, idx, u), t)
+		VADDPS(t, as[u], as[u])
+		VFMADD231PS(at(y, idx, u), t, ad[u])
+	})
+	for k, acc := range [][]VecVirtual{as, ad} {
+		VADDPS(acc[1], acc[0], acc[0])
+		VADDPS(acc[3], acc[2], acc[2])
+		VADDPS(acc[2], acc[0], acc[0])
+		VMOVSS(hsum(acc[0]), returnAddr(k))
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// groupNormGrad is the second pass of the group-norm backward.
+func groupNormGrad() {
+	TEXT("groupNormGradAVX2", NOSPLIT, "func(dx, dy, xhat []float32, rstd, gamma, mdy, mdyx float32) float32")
+	Pragma("noescape")
+	Doc("groupNormGradAVX2 sets dx[i] = rstd*((dy[i]*gamma - mdy) - xhat[i]*mdyx) over",
+		"the first len(dx)&^7 elements, rounding like the generic loop (no fused",
+		"multiply-add), and returns the sum of the results (four accumulators).")
+	rstd, gamma, mdy, mdyx := bcast("rstd"), bcast("gamma"), bcast("mdy"), bcast("mdyx")
+	dx := Load(Param("dx").Base(), GP64())
+	dy := Load(Param("dy").Base(), GP64())
+	xh := Load(Param("xhat").Base(), GP64())
+	n := Load(Param("dx").Len(), GP64())
+	acc := zeroAccumulators()
+	loops("gng", n, func(u int, idx GPVirtual) {
+		t, v := YMM(), YMM()
+		VMULPS(at(dy, idx, u), gamma, t)
+		VSUBPS(mdy, t, t)
+		VMULPS(at(xh, idx, u), mdyx, v)
+		VSUBPS(v, t, t)
+		VMULPS(rstd, t, t)
+		VMOVUPS(t, at(dx, idx, u))
+		VADDPS(t, acc[u], acc[u])
+	})
+	returnSum(acc)
 }
