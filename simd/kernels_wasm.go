@@ -41,16 +41,34 @@ import "fmt"
 // loops spill, since V8 schedules every load of the loop body first). With
 // nr = 16 a column panel of a convolution is 16 output pixels, the width of
 // gather16.
+//
+// On the SIMD128 build plain Sgemm has a kernel of its own
+// (kernelSet.gemmPlain = gemmWasm4x8), a 4 x 8 tile (gemm_4x8 in
+// kernels.wat) whose loop does two steps of k per pass behind a branch that
+// keeps V8 from spilling. In node 20 the kernel alone ran at 0.81 of the
+// same run's multiply-add peak against 0.66 for 2 x 16, and Sgemm at
+// 256^3 and 512^3 1.01-1.10x and 1.11-1.20x as fast (BenchmarkWasmSgemmSideBySide).
+// The relaxed build keeps 2 x 16 for Sgemm: with fused multiply-adds its
+// loop is no longer the bottleneck, and 4 x 8 ran at 0.89-0.99x. gemmWasm4x8
+// packs its own panels (4 rows of A, 8 columns of B) in wasm and has its own
+// block kernel. It rounds exactly as 2 x 16 does: each sum starts from +0,
+// is accumulated over k in order and added to C once, so the SIMD128 build
+// still equals the generic kernel bit for bit.
 var (
 	wasmRelaxed = wasmSet("wasm-relaxed", 2)
 	wasmSIMD128 = wasmSet("wasm-simd128", 1)
 )
 
+// gemmWasm4x8 is the sgemm kernel of plain Sgemm on the SIMD128 build (see
+// above).
+var gemmWasm4x8 = gemmKernel{mr: 4, nr: 8, micro: microWasm4x8, microStore: microStoreWasm4x8, block: gemmBlockWasm4x8, blockStore: gemmBlockStoreWasm4x8, packPanelA: packPanelAWasm4, packPanelB: packPanelBWasm8}
+
 // wasmSet is the kernel set of the build that the loader reports as level:
-// both builds export the same kernels, so the sets differ only in name and
-// in which level makes them available.
+// both builds export the same kernels, so the sets differ in name, in which
+// level makes them available, and in the kernel of plain Sgemm (gemmPlain,
+// 4 x 8 on the SIMD128 build; the relaxed build leaves it to gemm).
 func wasmSet(name string, level int32) kernelSet {
-	return kernelSet{
+	s := kernelSet{
 		name:              name,
 		available:         func() bool { return wasmKernelLevel == level },
 		dot:               dotWasm,
@@ -63,12 +81,16 @@ func wasmSet(name string, level int32) kernelSet {
 		sumSquares:        sumSquaresWasm,
 		max:               maxWasm,
 		expSubSum:         expSubSumWasm,
-		gemm:              gemmKernel{mr: 2, nr: 16, micro: microWasm2x16, block: gemmBlockWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
+		gemm:              gemmKernel{mr: 2, nr: 16, micro: microWasm2x16, microStore: microStoreWasm2x16, block: gemmBlockWasm, blockStore: gemmBlockStoreWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
 		silu8:             siluWasm,
 		gather16:          gatherRows16Wasm,
 		centerSumSquares:  centerSumSquaresWasm,
 		normalizeAffine:   normalizeAffineWasm,
 	}
+	if level == 1 {
+		s.gemmPlain = gemmWasm4x8
+	}
+	return s
 }
 
 // wasmKernelLevel is the build the loader supplied, asked once at start-up.
@@ -140,6 +162,30 @@ func wasmPackB16(dst, b *float32, ldb, kc int32)
 //go:wasmimport cdpkernels pack_b_16t
 //go:noescape
 func wasmPackB16T(dst, b *float32, ldb, kc int32)
+
+//go:wasmimport cdpkernels gemm_4x8
+//go:noescape
+func wasmGemm4x8(kc int32, a, b, c *float32, ldc, store int32)
+
+//go:wasmimport cdpkernels gemm_block_4x8
+//go:noescape
+func wasmGemmBlock4x8(kc int32, a, b, c *float32, ldc, m, n, store int32)
+
+//go:wasmimport cdpkernels pack_a_4
+//go:noescape
+func wasmPackA4(dst, a *float32, lda, kc int32, alpha float32)
+
+//go:wasmimport cdpkernels pack_a_4t
+//go:noescape
+func wasmPackA4T(dst, a *float32, lda, kc int32, alpha float32)
+
+//go:wasmimport cdpkernels pack_b_8
+//go:noescape
+func wasmPackB8(dst, b *float32, ldb, kc int32)
+
+//go:wasmimport cdpkernels pack_b_8t
+//go:noescape
+func wasmPackB8T(dst, b *float32, ldb, kc int32)
 
 //go:wasmimport cdpkernels gather16
 //go:noescape
@@ -264,9 +310,7 @@ func microWasm2x16(kc int, a, b, c []float32, ldc int) { micro2x16(kc, a, b, c, 
 
 // microStoreWasm2x16 is microWasm2x16 that overwrites the tile with the
 // product (gemmKernel.microStore), bit for bit what clearing the tile and
-// adding gives. The wasm sets leave microStore unset for now: with it, the
-// sgemm driver runs its first k block tile by tile instead of with the block
-// kernel, which costs more calls than the clearing it saves.
+// adding gives.
 func microStoreWasm2x16(kc int, a, b, c []float32, ldc int) { micro2x16(kc, a, b, c, ldc, 1) }
 
 func micro2x16(kc int, a, b, c []float32, ldc int, store int32) {
@@ -302,8 +346,7 @@ func gemmBlockWasm(kc int, a, b, c []float32, ldc, m, n int) {
 }
 
 // gemmBlockStoreWasm is gemmBlockWasm with microStoreWasm2x16: it overwrites
-// the block with the product. Nothing calls it yet (the driver has no hook
-// for a storing block kernel); it is tested with the rest.
+// the block with the product (gemmKernel.blockStore).
 func gemmBlockStoreWasm(kc int, a, b, c []float32, ldc, m, n int) {
 	gemmBlock2x16(kc, a, b, c, ldc, m, n, 1)
 }
@@ -370,6 +413,112 @@ func packPanelBWasm(dst, b []float32, ldb, kc int, trans bool) {
 	}
 	need("B", (kc-1)*ldb+16, b)
 	wasmPackB16(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
+}
+
+// microWasm4x8 is the micro-kernel of plain Sgemm on the wasm sets
+// (gemmPlain: mr = 4, nr = 8); see gemmKernel. The tile of C is
+// c[i*ldc+j], i < 4, j < 8.
+func microWasm4x8(kc int, a, b, c []float32, ldc int) { micro4x8(kc, a, b, c, ldc, 0) }
+
+// microStoreWasm4x8 is microWasm4x8 that overwrites the tile with the
+// product (gemmKernel.microStore).
+func microStoreWasm4x8(kc int, a, b, c []float32, ldc int) { micro4x8(kc, a, b, c, ldc, 1) }
+
+func micro4x8(kc int, a, b, c []float32, ldc int, store int32) {
+	if kc <= 0 {
+		if store != 0 {
+			for i := 0; i < 4; i++ {
+				clear(c[i*ldc : i*ldc+8])
+			}
+		}
+		return
+	}
+	if ldc < 8 || len(a) < 4*kc || len(b) < 8*kc || len(c) < 3*ldc+8 {
+		if ldc < 8 {
+			panic(fmt.Sprintf("simd: wasm gemm kernel: ldc = %d < nr = 8", ldc))
+		}
+		need("gemm A panel", 4*kc, a)
+		need("gemm B panel", 8*kc, b)
+		need("gemm C tile", 3*ldc+8, c)
+	}
+	wasmGemm4x8(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), store)
+}
+
+// gemmBlockWasm4x8 is gemmBlockWasm for the 4 x 8 kernel: every tile of the
+// m x n block of C at c (m a multiple of 4, n of 8) in one call; a holds m/4
+// packed A panels of 4*kc floats, b holds n/8 packed B panels of 8*kc.
+func gemmBlockWasm4x8(kc int, a, b, c []float32, ldc, m, n int) {
+	gemmBlock4x8(kc, a, b, c, ldc, m, n, 0)
+}
+
+// gemmBlockStoreWasm4x8 is gemmBlockWasm4x8 with microStoreWasm4x8
+// (gemmKernel.blockStore).
+func gemmBlockStoreWasm4x8(kc int, a, b, c []float32, ldc, m, n int) {
+	gemmBlock4x8(kc, a, b, c, ldc, m, n, 1)
+}
+
+func gemmBlock4x8(kc int, a, b, c []float32, ldc, m, n int, store int32) {
+	if kc <= 0 || m <= 0 || n <= 0 {
+		if kc <= 0 && store != 0 && m > 0 && n > 0 {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
+		return
+	}
+	if m%4 != 0 || n%8 != 0 || ldc < n {
+		panic(fmt.Sprintf("simd: wasm gemm block kernel: %d x %d block with stride %d (want multiples of 4 x 8, stride >= columns)", m, n, ldc))
+	}
+	need("gemm A block", m*kc, a)
+	need("gemm B block", n*kc, b)
+	need("gemm C block", (m-1)*ldc+n, c)
+	wasmGemmBlock4x8(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), kernelLen(m), kernelLen(n), store)
+}
+
+// packPanelAWasm4 packs one full 4-row panel of alpha*op(A) as packA does
+// for mr = 4: dst[4p+i] = alpha*op(A)[i][p], p < kc, where op(A)[i][p] is
+// a[i*lda+p], or a[p*lda+i] if trans.
+func packPanelAWasm4(dst, a []float32, lda, kc int, trans bool, alpha float32) {
+	if kc <= 0 {
+		return
+	}
+	need("gemm A panel", 4*kc, dst)
+	if trans {
+		if lda < 4 {
+			panic(fmt.Sprintf("simd: wasm pack kernel: lda = %d < 4", lda))
+		}
+		need("A", (kc-1)*lda+4, a)
+		wasmPackA4T(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
+		return
+	}
+	if lda < kc {
+		panic(fmt.Sprintf("simd: wasm pack kernel: lda = %d < kc = %d", lda, kc))
+	}
+	need("A", 3*lda+kc, a)
+	wasmPackA4(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
+}
+
+// packPanelBWasm8 packs one full 8-column panel of op(B) as packB does for
+// nr = 8: dst[8p+j] = op(B)[p][j], p < kc, where op(B)[p][j] is b[p*ldb+j],
+// or b[j*ldb+p] if trans.
+func packPanelBWasm8(dst, b []float32, ldb, kc int, trans bool) {
+	if kc <= 0 {
+		return
+	}
+	need("gemm B panel", 8*kc, dst)
+	if trans {
+		if ldb < kc {
+			panic(fmt.Sprintf("simd: wasm pack kernel: ldb = %d < kc = %d", ldb, kc))
+		}
+		need("B", 7*ldb+kc, b)
+		wasmPackB8T(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
+		return
+	}
+	if ldb < 8 {
+		panic(fmt.Sprintf("simd: wasm pack kernel: ldb = %d < 8", ldb))
+	}
+	need("B", (kc-1)*ldb+8, b)
+	wasmPackB8(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
 }
 
 // gatherRows16Wasm is GatherRows for width 16 (kernelSet.gather16):

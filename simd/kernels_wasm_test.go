@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cdp-project/cdp/simd/simdtest"
 )
@@ -125,25 +126,55 @@ func TestWasmSIMD128Exact(t *testing.T) {
 			check("scale")
 		}
 	}
-	for _, sh := range [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 8, 1}, {13, 17, 300}, {33, 9, 257}, {70, 65, 513}} {
-		m, n, kk := sh[0], sh[1], sh[2]
-		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-			a, b := simdtest.Rand(r, m*kk), simdtest.Rand(r, kk*n)
-			c0 := simdtest.Rand(r, m*n)
-			lda, ldb := kk, n
-			if tr[0] {
-				lda = m
-			}
-			if tr[1] {
-				ldb = kk
-			}
-			got, want := slices.Clone(c0), slices.Clone(c0)
-			sgemm(k.gemm, tr[0], tr[1], m, n, kk, 0.75, a, lda, b, ldb, 0.5, got, n)
-			sgemm(generic.gemm, tr[0], tr[1], m, n, kk, 0.75, a, lda, b, ldb, 0.5, want, n)
-			if i := sameBits(got, want); i >= 0 {
-				t.Fatalf("sgemm %dx%dx%d trans=%v: c[%d] = %v, generic %v", m, n, kk, tr, i, got[i], want[i])
+	// Both sgemm kernels of the set: the convolution tile (gemm, 2 x 16)
+	// and the one of plain Sgemm (gemmPlain, 4 x 8), on odd shapes, 1xK
+	// and Mx1, every transpose, and alpha/beta variants (beta = 0 ignores
+	// the NaN that C holds).
+	ab := [][2]float32{{0.75, 0.5}, {1, 0}, {-2.5, 1}, {1, -1.25}}
+	for _, g := range []struct {
+		name string
+		g    gemmKernel
+	}{{"gemm", k.gemm}, {"gemmPlain", k.gemmPlain}} {
+		for si, sh := range [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 8, 1}, {1, 37, 19}, {29, 1, 19}, {1, 1, 300}, {13, 17, 300}, {33, 9, 257}, {8, 24, 64}, {70, 65, 513}} {
+			m, n, kk := sh[0], sh[1], sh[2]
+			for ti, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				alpha, beta := ab[(si+ti)%len(ab)][0], ab[(si+ti)%len(ab)][1]
+				a, b := simdtest.Rand(r, m*kk), simdtest.Rand(r, kk*n)
+				c0 := simdtest.Rand(r, m*n)
+				if beta == 0 {
+					c0[0] = float32(math.NaN())
+				}
+				lda, ldb := kk, n
+				if tr[0] {
+					lda = m
+				}
+				if tr[1] {
+					ldb = kk
+				}
+				got, want := slices.Clone(c0), slices.Clone(c0)
+				sgemm(g.g, tr[0], tr[1], m, n, kk, alpha, a, lda, b, ldb, beta, got, n)
+				sgemm(generic.gemm, tr[0], tr[1], m, n, kk, alpha, a, lda, b, ldb, beta, want, n)
+				if i := sameBits(got, want); i >= 0 {
+					t.Fatalf("sgemm (%s) %dx%dx%d trans=%v alpha=%v beta=%v: c[%d] = %v, generic %v", g.name, m, n, kk, tr, alpha, beta, i, got[i], want[i])
+				}
 			}
 		}
+	}
+	// Sgemm itself runs gemmPlain, the 4 x 8 kernel.
+	if k.gemmPlain.mr != 4 || k.gemmPlain.nr != 8 {
+		t.Fatalf("the SIMD128 set's Sgemm kernel is %d x %d, want 4 x 8", k.gemmPlain.mr, k.gemmPlain.nr)
+	}
+	if err := Use(k.name); err != nil {
+		t.Fatal(err)
+	}
+	defer Use("auto")
+	const m, n, kk = 37, 45, 61
+	a, b := simdtest.Rand(r, m*kk), simdtest.Rand(r, kk*n)
+	got, want := make([]float32, m*n), make([]float32, m*n)
+	Sgemm(false, true, m, n, kk, 1.5, a, kk, b, kk, 0, got, n)
+	sgemm(generic.gemm, false, true, m, n, kk, 1.5, a, kk, b, kk, 0, want, n)
+	if i := sameBits(got, want); i >= 0 {
+		t.Fatalf("Sgemm %dx%dx%d: c[%d] = %v, generic %v", m, n, kk, i, got[i], want[i])
 	}
 }
 
@@ -201,6 +232,15 @@ func TestWasmBoundsInGo(t *testing.T) {
 	refuses("gemm A panel", c, func() { k.gemm.micro(kc, ap[:2*kc-1], bp, c, 20) })
 	refuses("gemm B panel", c, func() { k.gemm.micro(kc, ap, bp[:16*kc-1], c, 20) })
 	refuses("gemm ldc", c, func() { k.gemm.micro(kc, ap, bp, c, 15) })
+	// The same for the 4 x 8 kernel of plain Sgemm: 3*20+8 floats.
+	ap, bp = simdtest.Rand(r, 4*kc), simdtest.Rand(r, 8*kc)
+	c = buf(3*20 + 7)
+	refuses("gemm 4x8 tile", c, func() { gemmWasm4x8.micro(kc, ap, bp, c, 20) })
+	refuses("gemm 4x8 block", c, func() { gemmWasm4x8.block(kc, ap, bp, c, 20, 4, 8) })
+	c = buf(3*20 + 8)
+	refuses("gemm 4x8 A panel", c, func() { gemmWasm4x8.micro(kc, ap[:4*kc-1], bp, c, 20) })
+	refuses("gemm 4x8 B panel", c, func() { gemmWasm4x8.micro(kc, ap, bp[:8*kc-1], c, 20) })
+	refuses("gemm 4x8 ldc", c, func() { gemmWasm4x8.micro(kc, ap, bp, c, 7) })
 	// The optional kernels and the group-norm kernels.
 	out = buf(n - 1)
 	refuses("silu y", out, func() { k.silu8(out, make([]float32, n+3), long[:n+3]) })
@@ -211,23 +251,32 @@ func TestWasmBoundsInGo(t *testing.T) {
 	refuses("gather16 dst", out, func() { k.gather16(out, long, []int32{0, 1, 2}, 0) })
 }
 
-// BenchmarkWasmMicro times the sgemm micro-kernel alone on one packed pair of
-// panels (kc = 256): the ceiling of the packed driver with this kernel.
+// BenchmarkWasmMicro times the sgemm micro-kernels alone on one packed pair
+// of panels (kc = 256): the ceiling of the packed driver with each kernel
+// (kernel=gemm: the set's convolution tile, kernel=4x8: gemmWasm4x8).
 func BenchmarkWasmMicro(b *testing.B) {
 	for _, s := range []*kernelSet{&wasmRelaxed, &wasmSIMD128, &generic} {
 		if !supported(s) {
 			continue
 		}
-		b.Run("impl="+s.name, func(b *testing.B) {
-			const kc = 256
-			r := rand.New(rand.NewPCG(1, 2))
-			g := s.gemm
-			ap, bp, c := simdtest.Rand(r, g.mr*kc), simdtest.Rand(r, g.nr*kc), make([]float32, g.mr*g.nr)
-			for b.Loop() {
-				g.micro(kc, ap, bp, c, g.nr)
+		for _, v := range []struct {
+			name string
+			g    gemmKernel
+		}{{"gemm", s.gemm}, {"4x8", gemmWasm4x8}} {
+			if v.name == "4x8" && s == &generic {
+				continue
 			}
-			b.ReportMetric(2*float64(g.mr*g.nr*kc)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+			b.Run(fmt.Sprintf("kernel=%s/tile=%dx%d/impl=%s", v.name, v.g.mr, v.g.nr, s.name), func(b *testing.B) {
+				const kc = 256
+				r := rand.New(rand.NewPCG(1, 2))
+				g := v.g
+				ap, bp, c := simdtest.Rand(r, g.mr*kc), simdtest.Rand(r, g.nr*kc), make([]float32, g.mr*g.nr)
+				for b.Loop() {
+					g.micro(kc, ap, bp, c, g.nr)
+				}
+				b.ReportMetric(2*float64(g.mr*g.nr*kc)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }
 
@@ -253,6 +302,19 @@ func BenchmarkWasmCall(b *testing.B) {
 	})
 }
 
+// UseWasmGemmPlain switches the wasm sets' Sgemm kernel between gemmPlain
+// (on, the default; 4 x 8 on the SIMD128 build) and the convolution kernel
+// gemm (off, 2 x 16: Sgemm's kernel before gemmPlain existed), so that
+// BenchmarkWasmUNetForward times both in one run. It returns the function that restores the kernels. For tests and
+// benchmarks only (the sets are shared by the whole program).
+func UseWasmGemmPlain(on bool) (restore func()) {
+	saved := [2]gemmKernel{wasmSIMD128.gemmPlain, wasmRelaxed.gemmPlain}
+	if !on {
+		wasmSIMD128.gemmPlain, wasmRelaxed.gemmPlain = wasmSIMD128.gemm, wasmRelaxed.gemm
+	}
+	return func() { wasmSIMD128.gemmPlain, wasmRelaxed.gemmPlain = saved[0], saved[1] }
+}
+
 func loadedWasmSet(t testing.TB) *kernelSet {
 	for _, s := range []*kernelSet{&wasmRelaxed, &wasmSIMD128} {
 		if supported(s) {
@@ -274,79 +336,101 @@ func tileByTile(g gemmKernel, kc int, a, b, c []float32, ldc, m, n int) {
 	}
 }
 
-// TestWasmGemmBlock: the block kernel equals the micro-kernel run tile by
+// wasmGemms lists the two sgemm kernels of the wasm sets with their block
+// kernels and storing variants: 2 x 16 (gemm, the convolution path) and
+// 4 x 8 (gemmWasm4x8, plain Sgemm on the SIMD128 build).
+func wasmGemms(k *kernelSet) []struct {
+	name              string
+	g                 gemmKernel
+	block, blockStore func(kc int, a, b, c []float32, ldc, m, n int)
+	microStore        func(kc int, a, b, c []float32, ldc int)
+} {
+	return []struct {
+		name              string
+		g                 gemmKernel
+		block, blockStore func(kc int, a, b, c []float32, ldc, m, n int)
+		microStore        func(kc int, a, b, c []float32, ldc int)
+	}{
+		{"2x16", k.gemm, gemmBlockWasm, gemmBlockStoreWasm, microStoreWasm2x16},
+		{"4x8", gemmWasm4x8, gemmBlockWasm4x8, gemmBlockStoreWasm4x8, microStoreWasm4x8},
+	}
+}
+
+// TestWasmGemmBlock: each block kernel equals its micro-kernel run tile by
 // tile, bit for bit, writes nothing outside its block, and refuses short
 // operands in Go.
 func TestWasmGemmBlock(t *testing.T) {
 	k := loadedWasmSet(t)
 	r := rand.New(rand.NewPCG(15, 16))
-	for _, sh := range [][4]int{{1, 2, 16, 16}, {7, 4, 16, 17}, {256, 144, 64, 70}, {3, 12, 32, 47}, {33, 8, 16, 16}, {5, 2, 48, 48}} {
-		kc, m, n, ldc := sh[0], sh[1], sh[2], sh[3]
-		a, b := simdtest.Rand(r, m*kc), simdtest.Rand(r, n*kc)
-		c := simdtest.Rand(r, m*ldc+5)
-		got, want := slices.Clone(c), slices.Clone(c)
-		gemmBlockWasm(kc, a, b, got, ldc, m, n)
-		tileByTile(k.gemm, kc, a, b, want, ldc, m, n)
-		if i := sameBits(got, want); i >= 0 {
-			t.Fatalf("block kc=%d %dx%d ldc=%d: c[%d] = %v, tile by tile %v", kc, m, n, ldc, i, got[i], want[i])
+	for _, w := range wasmGemms(k) {
+		mr, nr := w.g.mr, w.g.nr
+		if w.g.block == nil || w.g.packPanelA == nil || w.g.packPanelB == nil {
+			t.Fatalf("%s: the wasm kernel lacks its block or packing hooks", w.name)
 		}
-		// The storing variants equal clearing the block and adding, bit
-		// for bit; tile by tile and as one block.
-		want = slices.Clone(c)
-		for i := 0; i < m; i++ {
-			clear(want[i*ldc : i*ldc+n])
-		}
-		tileByTile(k.gemm, kc, a, b, want, ldc, m, n)
-		got = slices.Clone(c)
-		gemmBlockStoreWasm(kc, a, b, got, ldc, m, n)
-		if i := sameBits(got, want); i >= 0 {
-			t.Fatalf("storing block kc=%d %dx%d ldc=%d: c[%d] = %v, want %v", kc, m, n, ldc, i, got[i], want[i])
-		}
-		got = slices.Clone(c)
-		store := k.gemm
-		store.micro = microStoreWasm2x16
-		tileByTile(store, kc, a, b, got, ldc, m, n)
-		if i := sameBits(got, want); i >= 0 {
-			t.Fatalf("storing micro-kernel kc=%d %dx%d ldc=%d: c[%d] = %v, want %v", kc, m, n, ldc, i, got[i], want[i])
-		}
-		for i := range c {
-			if row, col := i/ldc, i%ldc; (row >= m || col >= n) && got[i] != c[i] {
-				t.Fatalf("block kc=%d %dx%d ldc=%d wrote c[%d] outside the block", kc, m, n, ldc, i)
+		// (kc, row panels, column panels, extra columns of ldc)
+		for _, sh := range [][4]int{{1, 1, 1, 0}, {7, 2, 1, 1}, {256, 144 / mr, 64 / nr, 6}, {3, 6, 2, 15}, {33, 4, 1, 0}, {5, 1, 3, 0}, {2, 3, 5, 3}} {
+			kc, m, n := sh[0], sh[1]*mr, sh[2]*nr
+			ldc := n + sh[3]
+			a, b := simdtest.Rand(r, m*kc), simdtest.Rand(r, n*kc)
+			c := simdtest.Rand(r, m*ldc+5)
+			got, want := slices.Clone(c), slices.Clone(c)
+			w.block(kc, a, b, got, ldc, m, n)
+			tileByTile(w.g, kc, a, b, want, ldc, m, n)
+			if i := sameBits(got, want); i >= 0 {
+				t.Fatalf("%s block kc=%d %dx%d ldc=%d: c[%d] = %v, tile by tile %v", w.name, kc, m, n, ldc, i, got[i], want[i])
+			}
+			// The storing variants equal clearing the block and adding, bit
+			// for bit; tile by tile and as one block.
+			want = slices.Clone(c)
+			for i := 0; i < m; i++ {
+				clear(want[i*ldc : i*ldc+n])
+			}
+			tileByTile(w.g, kc, a, b, want, ldc, m, n)
+			got = slices.Clone(c)
+			w.blockStore(kc, a, b, got, ldc, m, n)
+			if i := sameBits(got, want); i >= 0 {
+				t.Fatalf("%s storing block kc=%d %dx%d ldc=%d: c[%d] = %v, want %v", w.name, kc, m, n, ldc, i, got[i], want[i])
+			}
+			got = slices.Clone(c)
+			store := w.g
+			store.micro = w.microStore
+			tileByTile(store, kc, a, b, got, ldc, m, n)
+			if i := sameBits(got, want); i >= 0 {
+				t.Fatalf("%s storing micro-kernel kc=%d %dx%d ldc=%d: c[%d] = %v, want %v", w.name, kc, m, n, ldc, i, got[i], want[i])
+			}
+			for i := range c {
+				if row, col := i/ldc, i%ldc; (row >= m || col >= n) && got[i] != c[i] {
+					t.Fatalf("%s block kc=%d %dx%d ldc=%d wrote c[%d] outside the block", w.name, kc, m, n, ldc, i)
+				}
 			}
 		}
-	}
-	for _, bad := range []func(){
-		func() {
-			gemmBlockWasm(4, make([]float32, 4*4-1), make([]float32, 16*4), make([]float32, 4*16), 16, 4, 16)
-		},
-		func() {
-			gemmBlockWasm(4, make([]float32, 4*4), make([]float32, 16*4-1), make([]float32, 4*16), 16, 4, 16)
-		},
-		func() {
-			gemmBlockWasm(4, make([]float32, 4*4), make([]float32, 16*4), make([]float32, 4*16-1), 16, 4, 16)
-		},
-		func() {
-			gemmBlockWasm(4, make([]float32, 4*4), make([]float32, 16*4), make([]float32, 4*16), 15, 4, 16)
-		},
-		func() {
-			gemmBlockWasm(4, make([]float32, 3*4), make([]float32, 16*4), make([]float32, 4*16), 16, 3, 16)
-		},
-		func() { gemmBlockWasm(4, make([]float32, 4*4), make([]float32, 8*4), make([]float32, 4*16), 16, 4, 8) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Fatal("gemmBlockWasm accepted a wrong size")
-				}
+		// Short operands, a short stride, and blocks that are not whole
+		// tiles are refused.
+		const kc = 4
+		m, n := 2*mr, 2*nr
+		for _, bad := range []func(){
+			func() { w.block(kc, make([]float32, m*kc-1), make([]float32, n*kc), make([]float32, m*n), n, m, n) },
+			func() { w.block(kc, make([]float32, m*kc), make([]float32, n*kc-1), make([]float32, m*n), n, m, n) },
+			func() { w.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n-1), n, m, n) },
+			func() { w.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n), n-1, m, n) },
+			func() { w.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n), n, m-1, n) },
+			func() { w.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n), n, m, n-4) },
+		} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Fatalf("%s: the block kernel accepted a wrong size", w.name)
+					}
+				}()
+				bad()
 			}()
-			bad()
-		}()
+		}
 	}
 }
 
 // BenchmarkWasmGemmBlock compares, in one run, the driver's inner loop over a
 // packed 144 x 256 block of A and 256 x 512 block of B (one micro-kernel call
-// per 4x8 tile) with one call of the block kernel over the same data.
+// per 2x16 tile) with one call of the block kernel over the same data.
 func BenchmarkWasmGemmBlock(b *testing.B) {
 	k := loadedWasmSet(b)
 	const kc, m, n = 256, 144, 512
@@ -367,107 +451,135 @@ func BenchmarkWasmGemmBlock(b *testing.B) {
 	})
 }
 
-// TestWasmPack: the pack kernels equal their reference loops (those of packA
-// and packB in sgemm.go for a full panel) bit for bit, with and without
-// transposes, for every kc tail, and refuse short operands in Go.
+// TestWasmPack: the pack kernels of both sgemm kernels (2 x 16 and 4 x 8)
+// equal their reference loops (those of packA and packB in sgemm.go for a
+// full panel) bit for bit, with and without transposes, for every kc tail,
+// and refuse short operands in Go.
 func TestWasmPack(t *testing.T) {
-	loadedWasmSet(t)
+	k := loadedWasmSet(t)
 	r := rand.New(rand.NewPCG(17, 18))
-	for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 9, 31, 256} {
-		for _, trans := range []bool{false, true} {
-			for _, extra := range []int{0, 3} {
-				// A: 2 rows of op(A) = a 2 x kc block (or kc x 2 if trans).
-				lda := kc + extra
-				if trans {
-					lda = 2 + extra
-				}
-				rows := 2
-				if trans {
-					rows = kc
-				}
-				a := simdtest.Rand(r, rows*lda)
-				alpha := 2*r.Float32() - 1
-				got, want := make([]float32, 2*kc+1), make([]float32, 2*kc+1)
-				packPanelAWasm(got, a, lda, kc, trans, alpha)
-				for p := 0; p < kc; p++ {
-					for i := 0; i < 2; i++ {
-						if trans {
-							want[2*p+i] = alpha * a[p*lda+i]
-						} else {
-							want[2*p+i] = alpha * a[i*lda+p]
+	for _, w := range wasmGemms(k) {
+		mr, nr := w.g.mr, w.g.nr
+		packA, packB := w.g.packPanelA, w.g.packPanelB
+		for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 9, 31, 256} {
+			for _, trans := range []bool{false, true} {
+				for _, extra := range []int{0, 3} {
+					// A: mr rows of op(A) = an mr x kc block (or kc x mr if trans).
+					lda, rows := kc+extra, mr
+					if trans {
+						lda, rows = mr+extra, kc
+					}
+					a := simdtest.Rand(r, rows*lda)
+					alpha := 2*r.Float32() - 1
+					got, want := make([]float32, mr*kc+1), make([]float32, mr*kc+1)
+					packA(got, a, lda, kc, trans, alpha)
+					for p := 0; p < kc; p++ {
+						for i := 0; i < mr; i++ {
+							if trans {
+								want[mr*p+i] = alpha * a[p*lda+i]
+							} else {
+								want[mr*p+i] = alpha * a[i*lda+p]
+							}
 						}
 					}
-				}
-				if i := sameBits(got, want); i >= 0 {
-					t.Fatalf("packA kc=%d trans=%v lda=%d: [%d] = %v, want %v", kc, trans, lda, i, got[i], want[i])
-				}
-				// B: 16 columns of op(B) = a kc x 16 block (or 16 x kc if trans).
-				ldb := 16 + extra
-				rows = kc
-				if trans {
-					ldb, rows = kc+extra, 16
-				}
-				b := simdtest.Rand(r, rows*ldb)
-				got, want = make([]float32, 16*kc+1), make([]float32, 16*kc+1)
-				packPanelBWasm(got, b, ldb, kc, trans)
-				for p := 0; p < kc; p++ {
-					for j := 0; j < 16; j++ {
-						if trans {
-							want[16*p+j] = b[j*ldb+p]
-						} else {
-							want[16*p+j] = b[p*ldb+j]
+					if i := sameBits(got, want); i >= 0 {
+						t.Fatalf("%s packA kc=%d trans=%v lda=%d: [%d] = %v, want %v", w.name, kc, trans, lda, i, got[i], want[i])
+					}
+					// B: nr columns of op(B) = a kc x nr block (or nr x kc if trans).
+					ldb, rows := nr+extra, kc
+					if trans {
+						ldb, rows = kc+extra, nr
+					}
+					b := simdtest.Rand(r, rows*ldb)
+					got, want = make([]float32, nr*kc+1), make([]float32, nr*kc+1)
+					packB(got, b, ldb, kc, trans)
+					for p := 0; p < kc; p++ {
+						for j := 0; j < nr; j++ {
+							if trans {
+								want[nr*p+j] = b[j*ldb+p]
+							} else {
+								want[nr*p+j] = b[p*ldb+j]
+							}
 						}
 					}
-				}
-				if i := sameBits(got, want); i >= 0 {
-					t.Fatalf("packB kc=%d trans=%v ldb=%d: [%d] = %v, want %v", kc, trans, ldb, i, got[i], want[i])
+					if i := sameBits(got, want); i >= 0 {
+						t.Fatalf("%s packB kc=%d trans=%v ldb=%d: [%d] = %v, want %v", w.name, kc, trans, ldb, i, got[i], want[i])
+					}
 				}
 			}
 		}
-	}
-	const kc = 9
-	for _, bad := range []func(){
-		func() { packPanelAWasm(make([]float32, 2*kc-1), make([]float32, 2*kc), kc, kc, false, 1) },
-		func() { packPanelAWasm(make([]float32, 2*kc), make([]float32, 2*kc-1), kc, kc, false, 1) },
-		func() { packPanelAWasm(make([]float32, 2*kc), make([]float32, 2*kc-1), 2, kc, true, 1) },
-		func() { packPanelAWasm(make([]float32, 2*kc), make([]float32, 2*kc), kc-1, kc, false, 1) },
-		func() { packPanelAWasm(make([]float32, 2*kc), make([]float32, 2*kc), 1, kc, true, 1) },
-		func() { packPanelBWasm(make([]float32, 16*kc-1), make([]float32, 16*kc), 16, kc, false) },
-		func() { packPanelBWasm(make([]float32, 16*kc), make([]float32, 16*kc-1), 16, kc, false) },
-		func() { packPanelBWasm(make([]float32, 16*kc), make([]float32, 16*kc-1), kc, kc, true) },
-		func() { packPanelBWasm(make([]float32, 16*kc), make([]float32, 16*kc), 15, kc, false) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Fatal("a pack kernel accepted a wrong size")
-				}
+		const kc = 9
+		for _, bad := range []func(){
+			func() { packA(make([]float32, mr*kc-1), make([]float32, mr*kc), kc, kc, false, 1) },
+			func() { packA(make([]float32, mr*kc), make([]float32, mr*kc-1), kc, kc, false, 1) },
+			func() { packA(make([]float32, mr*kc), make([]float32, mr*kc-1), mr, kc, true, 1) },
+			func() { packA(make([]float32, mr*kc), make([]float32, mr*kc), kc-1, kc, false, 1) },
+			func() { packA(make([]float32, mr*kc), make([]float32, mr*kc), mr-1, kc, true, 1) },
+			func() { packB(make([]float32, nr*kc-1), make([]float32, nr*kc), nr, kc, false) },
+			func() { packB(make([]float32, nr*kc), make([]float32, nr*kc-1), nr, kc, false) },
+			func() { packB(make([]float32, nr*kc), make([]float32, nr*kc-1), kc, kc, true) },
+			func() { packB(make([]float32, nr*kc), make([]float32, nr*kc), nr-1, kc, false) },
+		} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Fatalf("%s: a pack kernel accepted a wrong size", w.name)
+					}
+				}()
+				bad()
 			}()
-			bad()
-		}()
+		}
 	}
 }
 
 // BenchmarkWasmSgemmDriver compares, in one run, the packed driver with the
-// wasm set's block and panel-packing hooks (driver=hooks), the same driver
-// calling the micro-kernel tile by tile and packing in Go (driver=tiles), and
-// the generic kernel (driver=generic).
+// 4 x 8 kernel (driver=plain4x8: gemmWasm4x8, with its block and
+// panel-packing hooks; Sgemm's kernel on the SIMD128 build), with the
+// convolution kernel (driver=hooks2x16: gemm, 2 x 16, with its hooks;
+// Sgemm's kernel on the relaxed build, and on both before), the same
+// 2 x 16 kernel called tile by tile with packing in Go (driver=tiles2x16),
+// and the generic kernel (driver=generic, the scalar Go path), on the square
+// products of the target and on the small ones of a unet-small
+// forward pass (attention 64 x 64 x 64 with A or B transposed, and a linear
+// layer on a batch of 16).
 func BenchmarkWasmSgemmDriver(b *testing.B) {
 	k := loadedWasmSet(b)
 	tiles := k.gemm
 	tiles.block, tiles.packPanelA, tiles.packPanelB = nil, nil, nil
-	for _, n := range []int{256, 512} {
+	variants := []struct {
+		name string
+		g    gemmKernel
+	}{{"plain4x8", gemmWasm4x8}, {"hooks2x16", k.gemm}, {"tiles2x16", tiles}, {"generic", generic.gemm}}
+	// V8 compiles the Go driver with its optimising tier only after it has
+	// run a while, which would slow down whichever variant runs first: run
+	// them all, with every transpose, before timing any.
+	r := rand.New(rand.NewPCG(3, 4))
+	x, y, c := simdtest.Rand(r, 48*48), simdtest.Rand(r, 48*48), make([]float32, 48*48)
+	for i := 0; i < 1000; i++ {
+		for _, v := range variants {
+			sgemm(v.g, i%2 == 1, i%4 >= 2, 48, 48, 48, 1, x, 48, y, 48, 0, c, 48)
+		}
+	}
+	for _, sh := range []struct {
+		m, n, k        int
+		transA, transB bool
+	}{{256, 256, 256, false, false}, {512, 512, 512, false, false}, {64, 64, 64, true, false}, {64, 64, 64, false, true}, {16, 64, 128, false, true}} {
 		r := rand.New(rand.NewPCG(1, 2))
-		x, y, c := simdtest.Rand(r, n*n), simdtest.Rand(r, n*n), make([]float32, n*n)
-		for _, v := range []struct {
-			name string
-			g    gemmKernel
-		}{{"hooks", k.gemm}, {"tiles", tiles}, {"generic", generic.gemm}} {
-			b.Run(fmt.Sprintf("shape=%dx%dx%d/driver=%s/impl=%s", n, n, n, v.name, k.name), func(b *testing.B) {
+		x, y, c := simdtest.Rand(r, sh.m*sh.k), simdtest.Rand(r, sh.k*sh.n), make([]float32, sh.m*sh.n)
+		lda, ldb := sh.k, sh.n
+		if sh.transA {
+			lda = sh.m
+		}
+		if sh.transB {
+			ldb = sh.k
+		}
+		op := map[[2]bool]string{{false, false}: "", {true, false}: "-At", {false, true}: "-Bt"}[[2]bool{sh.transA, sh.transB}]
+		for _, v := range variants {
+			b.Run(fmt.Sprintf("shape=%dx%dx%d%s/driver=%s/impl=%s", sh.m, sh.n, sh.k, op, v.name, k.name), func(b *testing.B) {
 				for b.Loop() {
-					sgemm(v.g, false, false, n, n, n, 1, x, n, y, n, 0, c, n)
+					sgemm(v.g, sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, x, lda, y, ldb, 0, c, sh.n)
 				}
-				b.ReportMetric(2*float64(n*n*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(2*float64(sh.m*sh.n*sh.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}
@@ -655,5 +767,51 @@ func TestWasmOffsRange(t *testing.T) {
 				t.Fatalf("n=%d %v: max %d, want %d", n, offs, got, want)
 			}
 		}
+	}
+}
+
+// BenchmarkWasmSgemmSideBySide times Sgemm's kernel (sgemm: the set's
+// gemmPlain, 4 x 8 on the SIMD128 build, 2 x 16 on the relaxed one), the
+// two wasm kernels by name (4x8: gemmWasm4x8; conv: the set's gemm, 2 x 16,
+// Sgemm's kernel on both builds before gemmPlain) and the generic kernel
+// (generic: the scalar Go path) on the square products,
+// interleaved: each iteration runs every variant once, and the metrics are
+// medians over the iterations, so that a machine shared with other work
+// (whose load changes from one second to the next) slows all three alike and
+// the ratios hold. Run it with a fixed count, e.g. -benchtime 15x.
+func BenchmarkWasmSgemmSideBySide(b *testing.B) {
+	k := loadedWasmSet(b)
+	variants := []struct {
+		name string
+		g    gemmKernel
+	}{{"sgemm", k.gemmPlain}, {"4x8", gemmWasm4x8}, {"conv", k.gemm}, {"generic", generic.gemm}}
+	for _, n := range []int{256, 512} {
+		b.Run(fmt.Sprintf("shape=%dx%dx%d/impl=%s", n, n, n, k.name), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x, y, c := simdtest.Rand(r, n*n), simdtest.Rand(r, n*n), make([]float32, n*n)
+			run := func(g gemmKernel) { sgemm(g, false, false, n, n, n, 1, x, n, y, n, 0, c, n) }
+			for range 3 { // warm up V8's optimising tier (see BenchmarkWasmSgemmDriver)
+				for _, v := range variants {
+					run(v.g)
+				}
+			}
+			secs := make([][]float64, len(variants))
+			for b.Loop() {
+				for i, v := range variants {
+					t0 := time.Now()
+					run(v.g)
+					secs[i] = append(secs[i], time.Since(t0).Seconds())
+				}
+			}
+			flops := 2 * float64(n) * float64(n) * float64(n)
+			med := make([]float64, len(variants))
+			for i, v := range variants {
+				slices.Sort(secs[i])
+				med[i] = secs[i][len(secs[i])/2]
+				b.ReportMetric(flops/med[i]/1e9, v.name+"-GFLOP/s")
+			}
+			b.ReportMetric(med[3]/med[0], "sgemm/generic")
+			b.ReportMetric(med[2]/med[1], "4x8/conv")
+		})
 	}
 }

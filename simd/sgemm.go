@@ -50,7 +50,10 @@ type gemmKernel struct {
 	// one full mr-row panel of alpha*op(A) and one full nr-column panel of
 	// op(B) exactly as packA and packB do (a and b start at the panel's first
 	// element of op(A) and op(B)).
-	block      func(kc int, a, b, c []float32, ldc, m, n int)
+	block func(kc int, a, b, c []float32, ldc, m, n int)
+	// blockStore, when set, is block with microStore (the tiles are
+	// overwritten), for the first k block when beta = 0.
+	blockStore func(kc int, a, b, c []float32, ldc, m, n int)
 	packPanelA func(dst, a []float32, lda, kc int, trans bool, alpha float32)
 	packPanelB func(dst, b []float32, ldb, kc int, trans bool)
 }
@@ -266,11 +269,15 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 				j1 := min(nPanels*(s+1)/split*nr, nc)
 				packA(bufA, transA, a, lda, ic, pc, mcur, kc, mr, alpha, k.pack6, k.packPanelA)
 				// With a block kernel, one call does every full tile.
-				block := k.block != nil && !(storeFirst && pc == 0)
+				blk := k.block
+				if storeFirst && pc == 0 {
+					blk = k.blockStore
+				}
+				block := blk != nil
 				mFull := mcur / mr * mr
 				jFull := min(j1, nc/nr*nr) // the full column panels end here
 				if block && mFull > 0 && jFull > j0 {
-					k.block(kc, bufA, (*bufB)[j0*kc:], c[ic*ldc+jc+j0:], ldc, mFull, jFull-j0)
+					blk(kc, bufA, (*bufB)[j0*kc:], c[ic*ldc+jc+j0:], ldc, mFull, jFull-j0)
 				}
 				for jr := j0; jr < j1; jr += nr {
 					ncur := min(nr, nc-jr)

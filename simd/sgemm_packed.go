@@ -269,7 +269,12 @@ func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 					if kern.block != nil && ncur == nr && j0/c.Group == (j0+nr-1)/c.Group && m >= mr {
 						ir0 = m / mr * mr
 						off := c.off(0, j0)
-						if b == 0 && !(bias == nil && beta == 1) {
+						blk := kern.block
+						switch {
+						case b > 0 || (bias == nil && beta == 1):
+						case bias == nil && kern.blockStore != nil:
+							blk = kern.blockStore
+						default:
 							for i := 0; i < ir0; i++ {
 								row := c.C[off+i*c.Ldc : off+i*c.Ldc+nr]
 								if bias != nil {
@@ -279,7 +284,7 @@ func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 								}
 							}
 						}
-						kern.block(kc, a[mPad*k0:], bp[:nr*kc], c.C[off:], c.Ldc, ir0, nr)
+						blk(kc, a[mPad*k0:], bp[:nr*kc], c.C[off:], c.Ldc, ir0, nr)
 					}
 					for ir := ir0; ir < m; ir += mr {
 						packedTile(kern, kc, a[mPad*k0+ir*kc:mPad*k0+(ir+mr)*kc], bp[:nr*kc], c, ir, j0, min(mr, m-ir), ncur, b == 0, bias, beta, tile)

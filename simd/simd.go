@@ -91,7 +91,7 @@ func Similarity(s, a, b []float32, n, m, d int, tau float32) {
 	if n == 0 || m == 0 {
 		return
 	}
-	sgemm(current.Load().gemm, false, true, n, m, d, 1/tau, a, max(d, 1), b, max(d, 1), 0, s, m)
+	sgemm(current.Load().gemmPlain, false, true, n, m, d, 1/tau, a, max(d, 1), b, max(d, 1), 0, s, m)
 }
 
 // SoftmaxRows replaces each row of the rows x cols matrix x by its softmax,

@@ -31,7 +31,8 @@
     dot: "iii:f", sum_squares: "ii:f", max: "ii:f", axpy: "fiii", scale: "fii", add: "iiii", mul: "iiii",
     reverse_step: "iiiiifff", reverse_step_guided: "iiiiiiffff", exp_sub_sum: "iif:f",
     gemm_2x16: "iiiiii", gemm_block_2x16: "iiiiiiii", pack_a_2: "iiiif", pack_a_2t: "iiiif",
-    pack_b_16: "iiii", pack_b_16t: "iiii", gather16: "iiiii", offs_range: "ii:l", silu: "iiii",
+    pack_b_16: "iiii", pack_b_16t: "iiii", gemm_4x8: "iiiiii", gemm_block_4x8: "iiiiiiii", pack_a_4: "iiiif",
+    pack_a_4t: "iiiif", pack_b_8: "iiii", pack_b_8t: "iiii", gather16: "iiiii", offs_range: "ii:l", silu: "iiii",
     center_sum_squares: "iiif:f", normalize_affine: "iiifff",
   };
   const BUILDS = [
@@ -90,6 +91,8 @@
     reverse_step_guided: [P0, P1, P2, P3, P0, N, 0.5, 0.25, 0.125, 0.5], exp_sub_sum: [P0, N, 0],
     gemm_2x16: [64, P0, P1, P3, 16, 0], gemm_block_2x16: [64, P0, P1, P3, 32, 8, 32, 0],
     pack_a_2: [P3, P0, 64, 64, 1], pack_a_2t: [P3, P0, 2, 64, 1], pack_b_16: [P3, P0, 16, 64], pack_b_16t: [P3, P0, 64, 64],
+    gemm_4x8: [64, P0, P1, P3, 8, 0], gemm_block_4x8: [64, P0, P1, P3, 16, 8, 16, 0],
+    pack_a_4: [P3, P0, 64, 64, 1], pack_a_4t: [P3, P0, 4, 64, 1], pack_b_8: [P3, P0, 8, 64], pack_b_8t: [P3, P0, 64, 64],
     gather16: [P3, P0, P2, 64, 0], offs_range: [P2, 256], silu: [P0, P1, P3, N], center_sum_squares: [P0, P1, N, 0.5],
     normalize_affine: [P0, P1, N, 0.5, 0.25, 0.125],
   };
