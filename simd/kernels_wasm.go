@@ -59,9 +59,12 @@ var (
 	wasmSIMD128 = wasmSet("wasm-simd128", 1)
 )
 
-// gemmWasm4x8 is the sgemm kernel of plain Sgemm on the SIMD128 build (see
-// above).
-var gemmWasm4x8 = gemmKernel{mr: 4, nr: 8, micro: microWasm4x8, microStore: microStoreWasm4x8, block: gemmBlockWasm4x8, blockStore: gemmBlockStoreWasm4x8, packPanelA: packPanelAWasm4, packPanelB: packPanelBWasm8}
+// gemmWasm2x16 is the sgemm kernel of the wasm sets, gemmWasm4x8 that of
+// plain Sgemm on the SIMD128 build (see above).
+var (
+	gemmWasm2x16 = wasmTile2x16.kernel()
+	gemmWasm4x8  = wasmTile4x8.kernel()
+)
 
 // wasmSet is the kernel set of the build that the loader reports as level:
 // both builds export the same kernels, so the sets differ in name, in which
@@ -81,7 +84,7 @@ func wasmSet(name string, level int32) kernelSet {
 		sumSquares:        sumSquaresWasm,
 		max:               maxWasm,
 		expSubSum:         expSubSumWasm,
-		gemm:              gemmKernel{mr: 2, nr: 16, micro: microWasm2x16, microStore: microStoreWasm2x16, block: gemmBlockWasm, blockStore: gemmBlockStoreWasm, packPanelA: packPanelAWasm, packPanelB: packPanelBWasm},
+		gemm:              gemmWasm2x16,
 		silu8:             siluWasm,
 		gather16:          gatherRows16Wasm,
 		centerSumSquares:  centerSumSquaresWasm,
@@ -304,54 +307,73 @@ func expSubSumWasm(x []float32, shift float32) float32 {
 	return wasmExpSubSum(&x[0], kernelLen(len(x)), shift)
 }
 
-// microWasm2x16 is the micro-kernel of the wasm sets (mr = 2, nr = 16); see
-// gemmKernel. The tile of C is c[i*ldc+j], i < 2, j < 16.
-func microWasm2x16(kc int, a, b, c []float32, ldc int) { micro2x16(kc, a, b, c, ldc, 0) }
+// wasmTile is one register tile of the wasm sgemm kernels: gemm_<mr>x<nr>,
+// gemm_block_<mr>x<nr> and the packing kernels pack_a_<mr>(t) and
+// pack_b_<nr>(t) in kernels.wat, with the bounds checks that Go makes before
+// calling them. Its kernel method is the gemmKernel.
+type wasmTile struct {
+	mr, nr int
+	gemm   func(kc int32, a, b, c *float32, ldc, store int32)
+	block  func(kc int32, a, b, c *float32, ldc, m, n, store int32)
+	// packA, packAT, packB and packBT pack one full panel of op(A) or op(B)
+	// (plain or transposed).
+	packA, packAT func(dst, a *float32, lda, kc int32, alpha float32)
+	packB, packBT func(dst, b *float32, ldb, kc int32)
+}
 
-// microStoreWasm2x16 is microWasm2x16 that overwrites the tile with the
-// product (gemmKernel.microStore), bit for bit what clearing the tile and
-// adding gives.
-func microStoreWasm2x16(kc int, a, b, c []float32, ldc int) { micro2x16(kc, a, b, c, ldc, 1) }
+var (
+	wasmTile2x16 = wasmTile{mr: 2, nr: 16, gemm: wasmGemm2x16, block: wasmGemmBlock2x16,
+		packA: wasmPackA2, packAT: wasmPackA2T, packB: wasmPackB16, packBT: wasmPackB16T}
+	wasmTile4x8 = wasmTile{mr: 4, nr: 8, gemm: wasmGemm4x8, block: wasmGemmBlock4x8,
+		packA: wasmPackA4, packAT: wasmPackA4T, packB: wasmPackB8, packBT: wasmPackB8T}
+)
 
-func micro2x16(kc int, a, b, c []float32, ldc int, store int32) {
+// kernel returns the tile's gemmKernel: micro (store = 0) and microStore
+// (store = 1, the tile overwritten with the product, bit for bit what
+// clearing it and adding gives), block and blockStore (every tile of an m x
+// n block of C in one call, with the loops of the packed driver: column
+// panels outer, row panels inner; a holds m/mr packed A panels of mr*kc
+// floats, b holds n/nr packed B panels of nr*kc), and the panel packers.
+func (t *wasmTile) kernel() gemmKernel {
+	return gemmKernel{
+		mr: t.mr, nr: t.nr,
+		micro:      func(kc int, a, b, c []float32, ldc int) { t.micro(kc, a, b, c, ldc, 0) },
+		microStore: func(kc int, a, b, c []float32, ldc int) { t.micro(kc, a, b, c, ldc, 1) },
+		block:      func(kc int, a, b, c []float32, ldc, m, n int) { t.runBlock(kc, a, b, c, ldc, m, n, 0) },
+		blockStore: func(kc int, a, b, c []float32, ldc, m, n int) { t.runBlock(kc, a, b, c, ldc, m, n, 1) },
+		packPanelA: t.packPanelA,
+		packPanelB: t.packPanelB,
+	}
+}
+
+// micro adds (store = 0) or stores (store = 1) the product of the packed
+// panels a (mr x kc) and b (kc x nr) to the tile c[i*ldc+j], i < mr, j < nr.
+func (t *wasmTile) micro(kc int, a, b, c []float32, ldc int, store int32) {
+	mr, nr := t.mr, t.nr
 	if kc <= 0 {
 		if store != 0 {
 			// An empty product: the tile becomes 0.
-			for i := 0; i < 2; i++ {
-				clear(c[i*ldc : i*ldc+16])
+			for i := 0; i < mr; i++ {
+				clear(c[i*ldc : i*ldc+nr])
 			}
 		}
 		return
 	}
 	// One test for the common case: the driver calls this once per tile.
-	if ldc < 16 || len(a) < 2*kc || len(b) < 16*kc || len(c) < ldc+16 {
-		if ldc < 16 {
-			panic(fmt.Sprintf("simd: wasm gemm kernel: ldc = %d < nr = 16", ldc))
+	if ldc < nr || len(a) < mr*kc || len(b) < nr*kc || len(c) < (mr-1)*ldc+nr {
+		if ldc < nr {
+			panic(fmt.Sprintf("simd: wasm gemm kernel: ldc = %d < nr = %d", ldc, nr))
 		}
-		need("gemm A panel", 2*kc, a)
-		need("gemm B panel", 16*kc, b)
-		need("gemm C tile", ldc+16, c)
+		need("gemm A panel", mr*kc, a)
+		need("gemm B panel", nr*kc, b)
+		need("gemm C tile", (mr-1)*ldc+nr, c)
 	}
-	wasmGemm2x16(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), store)
+	t.gemm(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), store)
 }
 
-// gemmBlockWasm runs the micro-kernel over every tile of the m x n block of C
-// at c (row stride ldc; m a multiple of 2, n of 16) in one call, with the
-// loops of the packed driver (column panels outer, row panels inner): a holds
-// m/2 packed A panels of 2*kc floats, b holds n/16 packed B panels of 16*kc
-// floats. It computes exactly what microWasm2x16 tile by tile does, with one
-// call into the kernels instead of one per tile (gemmKernel.block).
-func gemmBlockWasm(kc int, a, b, c []float32, ldc, m, n int) {
-	gemmBlock2x16(kc, a, b, c, ldc, m, n, 0)
-}
-
-// gemmBlockStoreWasm is gemmBlockWasm with microStoreWasm2x16: it overwrites
-// the block with the product (gemmKernel.blockStore).
-func gemmBlockStoreWasm(kc int, a, b, c []float32, ldc, m, n int) {
-	gemmBlock2x16(kc, a, b, c, ldc, m, n, 1)
-}
-
-func gemmBlock2x16(kc int, a, b, c []float32, ldc, m, n int, store int32) {
+// runBlock is micro over every tile of the m x n block of C at c (row
+// stride ldc; m a multiple of mr, n of nr) in one call into the kernels.
+func (t *wasmTile) runBlock(kc int, a, b, c []float32, ldc, m, n int, store int32) {
 	if kc <= 0 || m <= 0 || n <= 0 {
 		if kc <= 0 && store != 0 && m > 0 && n > 0 {
 			for i := 0; i < m; i++ {
@@ -360,165 +382,61 @@ func gemmBlock2x16(kc int, a, b, c []float32, ldc, m, n int, store int32) {
 		}
 		return
 	}
-	if m%2 != 0 || n%16 != 0 || ldc < n {
-		panic(fmt.Sprintf("simd: wasm gemm block kernel: %d x %d block with stride %d (want multiples of 2 x 16, stride >= columns)", m, n, ldc))
+	if m%t.mr != 0 || n%t.nr != 0 || ldc < n {
+		panic(fmt.Sprintf("simd: wasm gemm block kernel: %d x %d block with stride %d (want multiples of %d x %d, stride >= columns)", m, n, ldc, t.mr, t.nr))
 	}
 	need("gemm A block", m*kc, a)
 	need("gemm B block", n*kc, b)
 	need("gemm C block", (m-1)*ldc+n, c)
-	wasmGemmBlock2x16(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), kernelLen(m), kernelLen(n), store)
+	t.block(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), kernelLen(m), kernelLen(n), store)
 }
 
-// packPanelAWasm packs one full 2-row panel of alpha*op(A) as packA in
-// sgemm.go does: dst[2p+i] = alpha*op(A)[i][p], p < kc, where op(A)[i][p] is
+// packPanelA packs one full mr-row panel of alpha*op(A) as packA in sgemm.go
+// does: dst[mr*p+i] = alpha*op(A)[i][p], p < kc, where op(A)[i][p] is
 // a[i*lda+p], or a[p*lda+i] if trans (gemmKernel.packPanelA).
-func packPanelAWasm(dst, a []float32, lda, kc int, trans bool, alpha float32) {
+func (t *wasmTile) packPanelA(dst, a []float32, lda, kc int, trans bool, alpha float32) {
+	mr := t.mr
 	if kc <= 0 {
 		return
 	}
-	need("gemm A panel", 2*kc, dst)
+	need("gemm A panel", mr*kc, dst)
 	if trans {
-		if lda < 2 {
-			panic(fmt.Sprintf("simd: wasm pack kernel: lda = %d < 2", lda))
+		if lda < mr {
+			panic(fmt.Sprintf("simd: wasm pack kernel: lda = %d < %d", lda, mr))
 		}
-		need("A", (kc-1)*lda+2, a)
-		wasmPackA2T(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
+		need("A", (kc-1)*lda+mr, a)
+		t.packAT(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
 		return
 	}
 	if lda < kc {
 		panic(fmt.Sprintf("simd: wasm pack kernel: lda = %d < kc = %d", lda, kc))
 	}
-	need("A", lda+kc, a)
-	wasmPackA2(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
+	need("A", (mr-1)*lda+kc, a)
+	t.packA(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
 }
 
-// packPanelBWasm packs one full 16-column panel of op(B) as packB in
-// sgemm.go does: dst[16p+j] = op(B)[p][j], p < kc, where op(B)[p][j] is
-// b[p*ldb+j], or b[j*ldb+p] if trans (gemmKernel.packPanelB).
-func packPanelBWasm(dst, b []float32, ldb, kc int, trans bool) {
+// packPanelB packs one full nr-column panel of op(B) as packB in sgemm.go
+// does: dst[nr*p+j] = op(B)[p][j], p < kc, where op(B)[p][j] is b[p*ldb+j],
+// or b[j*ldb+p] if trans (gemmKernel.packPanelB).
+func (t *wasmTile) packPanelB(dst, b []float32, ldb, kc int, trans bool) {
+	nr := t.nr
 	if kc <= 0 {
 		return
 	}
-	need("gemm B panel", 16*kc, dst)
+	need("gemm B panel", nr*kc, dst)
 	if trans {
 		if ldb < kc {
 			panic(fmt.Sprintf("simd: wasm pack kernel: ldb = %d < kc = %d", ldb, kc))
 		}
-		need("B", 15*ldb+kc, b)
-		wasmPackB16T(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
+		need("B", (nr-1)*ldb+kc, b)
+		t.packBT(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
 		return
 	}
-	if ldb < 16 {
-		panic(fmt.Sprintf("simd: wasm pack kernel: ldb = %d < 16", ldb))
+	if ldb < nr {
+		panic(fmt.Sprintf("simd: wasm pack kernel: ldb = %d < %d", ldb, nr))
 	}
-	need("B", (kc-1)*ldb+16, b)
-	wasmPackB16(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
-}
-
-// microWasm4x8 is the micro-kernel of plain Sgemm on the wasm sets
-// (gemmPlain: mr = 4, nr = 8); see gemmKernel. The tile of C is
-// c[i*ldc+j], i < 4, j < 8.
-func microWasm4x8(kc int, a, b, c []float32, ldc int) { micro4x8(kc, a, b, c, ldc, 0) }
-
-// microStoreWasm4x8 is microWasm4x8 that overwrites the tile with the
-// product (gemmKernel.microStore).
-func microStoreWasm4x8(kc int, a, b, c []float32, ldc int) { micro4x8(kc, a, b, c, ldc, 1) }
-
-func micro4x8(kc int, a, b, c []float32, ldc int, store int32) {
-	if kc <= 0 {
-		if store != 0 {
-			for i := 0; i < 4; i++ {
-				clear(c[i*ldc : i*ldc+8])
-			}
-		}
-		return
-	}
-	if ldc < 8 || len(a) < 4*kc || len(b) < 8*kc || len(c) < 3*ldc+8 {
-		if ldc < 8 {
-			panic(fmt.Sprintf("simd: wasm gemm kernel: ldc = %d < nr = 8", ldc))
-		}
-		need("gemm A panel", 4*kc, a)
-		need("gemm B panel", 8*kc, b)
-		need("gemm C tile", 3*ldc+8, c)
-	}
-	wasmGemm4x8(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), store)
-}
-
-// gemmBlockWasm4x8 is gemmBlockWasm for the 4 x 8 kernel: every tile of the
-// m x n block of C at c (m a multiple of 4, n of 8) in one call; a holds m/4
-// packed A panels of 4*kc floats, b holds n/8 packed B panels of 8*kc.
-func gemmBlockWasm4x8(kc int, a, b, c []float32, ldc, m, n int) {
-	gemmBlock4x8(kc, a, b, c, ldc, m, n, 0)
-}
-
-// gemmBlockStoreWasm4x8 is gemmBlockWasm4x8 with microStoreWasm4x8
-// (gemmKernel.blockStore).
-func gemmBlockStoreWasm4x8(kc int, a, b, c []float32, ldc, m, n int) {
-	gemmBlock4x8(kc, a, b, c, ldc, m, n, 1)
-}
-
-func gemmBlock4x8(kc int, a, b, c []float32, ldc, m, n int, store int32) {
-	if kc <= 0 || m <= 0 || n <= 0 {
-		if kc <= 0 && store != 0 && m > 0 && n > 0 {
-			for i := 0; i < m; i++ {
-				clear(c[i*ldc : i*ldc+n])
-			}
-		}
-		return
-	}
-	if m%4 != 0 || n%8 != 0 || ldc < n {
-		panic(fmt.Sprintf("simd: wasm gemm block kernel: %d x %d block with stride %d (want multiples of 4 x 8, stride >= columns)", m, n, ldc))
-	}
-	need("gemm A block", m*kc, a)
-	need("gemm B block", n*kc, b)
-	need("gemm C block", (m-1)*ldc+n, c)
-	wasmGemmBlock4x8(kernelLen(kc), &a[0], &b[0], &c[0], kernelLen(ldc), kernelLen(m), kernelLen(n), store)
-}
-
-// packPanelAWasm4 packs one full 4-row panel of alpha*op(A) as packA does
-// for mr = 4: dst[4p+i] = alpha*op(A)[i][p], p < kc, where op(A)[i][p] is
-// a[i*lda+p], or a[p*lda+i] if trans.
-func packPanelAWasm4(dst, a []float32, lda, kc int, trans bool, alpha float32) {
-	if kc <= 0 {
-		return
-	}
-	need("gemm A panel", 4*kc, dst)
-	if trans {
-		if lda < 4 {
-			panic(fmt.Sprintf("simd: wasm pack kernel: lda = %d < 4", lda))
-		}
-		need("A", (kc-1)*lda+4, a)
-		wasmPackA4T(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
-		return
-	}
-	if lda < kc {
-		panic(fmt.Sprintf("simd: wasm pack kernel: lda = %d < kc = %d", lda, kc))
-	}
-	need("A", 3*lda+kc, a)
-	wasmPackA4(&dst[0], &a[0], kernelLen(lda), kernelLen(kc), alpha)
-}
-
-// packPanelBWasm8 packs one full 8-column panel of op(B) as packB does for
-// nr = 8: dst[8p+j] = op(B)[p][j], p < kc, where op(B)[p][j] is b[p*ldb+j],
-// or b[j*ldb+p] if trans.
-func packPanelBWasm8(dst, b []float32, ldb, kc int, trans bool) {
-	if kc <= 0 {
-		return
-	}
-	need("gemm B panel", 8*kc, dst)
-	if trans {
-		if ldb < kc {
-			panic(fmt.Sprintf("simd: wasm pack kernel: ldb = %d < kc = %d", ldb, kc))
-		}
-		need("B", 7*ldb+kc, b)
-		wasmPackB8T(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
-		return
-	}
-	if ldb < 8 {
-		panic(fmt.Sprintf("simd: wasm pack kernel: ldb = %d < 8", ldb))
-	}
-	need("B", (kc-1)*ldb+8, b)
-	wasmPackB8(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
+	need("B", (kc-1)*ldb+nr, b)
+	t.packB(&dst[0], &b[0], kernelLen(ldb), kernelLen(kc))
 }
 
 // gatherRows16Wasm is GatherRows for width 16 (kernelSet.gather16):

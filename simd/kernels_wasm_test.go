@@ -336,24 +336,17 @@ func tileByTile(g gemmKernel, kc int, a, b, c []float32, ldc, m, n int) {
 	}
 }
 
-// wasmGemms lists the two sgemm kernels of the wasm sets with their block
-// kernels and storing variants: 2 x 16 (gemm, the convolution path) and
-// 4 x 8 (gemmWasm4x8, plain Sgemm on the SIMD128 build).
+// wasmGemms lists the two sgemm kernels of the wasm sets: 2 x 16 (gemm, the
+// convolution path) and 4 x 8 (gemmWasm4x8, plain Sgemm on the SIMD128
+// build).
 func wasmGemms(k *kernelSet) []struct {
-	name              string
-	g                 gemmKernel
-	block, blockStore func(kc int, a, b, c []float32, ldc, m, n int)
-	microStore        func(kc int, a, b, c []float32, ldc int)
+	name string
+	g    gemmKernel
 } {
 	return []struct {
-		name              string
-		g                 gemmKernel
-		block, blockStore func(kc int, a, b, c []float32, ldc, m, n int)
-		microStore        func(kc int, a, b, c []float32, ldc int)
-	}{
-		{"2x16", k.gemm, gemmBlockWasm, gemmBlockStoreWasm, microStoreWasm2x16},
-		{"4x8", gemmWasm4x8, gemmBlockWasm4x8, gemmBlockStoreWasm4x8, microStoreWasm4x8},
-	}
+		name string
+		g    gemmKernel
+	}{{"2x16", k.gemm}, {"4x8", gemmWasm4x8}}
 }
 
 // TestWasmGemmBlock: each block kernel equals its micro-kernel run tile by
@@ -364,8 +357,8 @@ func TestWasmGemmBlock(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	for _, w := range wasmGemms(k) {
 		mr, nr := w.g.mr, w.g.nr
-		if w.g.block == nil || w.g.packPanelA == nil || w.g.packPanelB == nil {
-			t.Fatalf("%s: the wasm kernel lacks its block or packing hooks", w.name)
+		if w.g.block == nil || w.g.blockStore == nil || w.g.microStore == nil || w.g.packPanelA == nil || w.g.packPanelB == nil {
+			t.Fatalf("%s: the wasm kernel lacks its block, storing or packing hooks", w.name)
 		}
 		// (kc, row panels, column panels, extra columns of ldc)
 		for _, sh := range [][4]int{{1, 1, 1, 0}, {7, 2, 1, 1}, {256, 144 / mr, 64 / nr, 6}, {3, 6, 2, 15}, {33, 4, 1, 0}, {5, 1, 3, 0}, {2, 3, 5, 3}} {
@@ -374,7 +367,7 @@ func TestWasmGemmBlock(t *testing.T) {
 			a, b := simdtest.Rand(r, m*kc), simdtest.Rand(r, n*kc)
 			c := simdtest.Rand(r, m*ldc+5)
 			got, want := slices.Clone(c), slices.Clone(c)
-			w.block(kc, a, b, got, ldc, m, n)
+			w.g.block(kc, a, b, got, ldc, m, n)
 			tileByTile(w.g, kc, a, b, want, ldc, m, n)
 			if i := sameBits(got, want); i >= 0 {
 				t.Fatalf("%s block kc=%d %dx%d ldc=%d: c[%d] = %v, tile by tile %v", w.name, kc, m, n, ldc, i, got[i], want[i])
@@ -387,13 +380,13 @@ func TestWasmGemmBlock(t *testing.T) {
 			}
 			tileByTile(w.g, kc, a, b, want, ldc, m, n)
 			got = slices.Clone(c)
-			w.blockStore(kc, a, b, got, ldc, m, n)
+			w.g.blockStore(kc, a, b, got, ldc, m, n)
 			if i := sameBits(got, want); i >= 0 {
 				t.Fatalf("%s storing block kc=%d %dx%d ldc=%d: c[%d] = %v, want %v", w.name, kc, m, n, ldc, i, got[i], want[i])
 			}
 			got = slices.Clone(c)
 			store := w.g
-			store.micro = w.microStore
+			store.micro = w.g.microStore
 			tileByTile(store, kc, a, b, got, ldc, m, n)
 			if i := sameBits(got, want); i >= 0 {
 				t.Fatalf("%s storing micro-kernel kc=%d %dx%d ldc=%d: c[%d] = %v, want %v", w.name, kc, m, n, ldc, i, got[i], want[i])
@@ -409,12 +402,12 @@ func TestWasmGemmBlock(t *testing.T) {
 		const kc = 4
 		m, n := 2*mr, 2*nr
 		for _, bad := range []func(){
-			func() { w.block(kc, make([]float32, m*kc-1), make([]float32, n*kc), make([]float32, m*n), n, m, n) },
-			func() { w.block(kc, make([]float32, m*kc), make([]float32, n*kc-1), make([]float32, m*n), n, m, n) },
-			func() { w.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n-1), n, m, n) },
-			func() { w.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n), n-1, m, n) },
-			func() { w.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n), n, m-1, n) },
-			func() { w.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n), n, m, n-4) },
+			func() { w.g.block(kc, make([]float32, m*kc-1), make([]float32, n*kc), make([]float32, m*n), n, m, n) },
+			func() { w.g.block(kc, make([]float32, m*kc), make([]float32, n*kc-1), make([]float32, m*n), n, m, n) },
+			func() { w.g.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n-1), n, m, n) },
+			func() { w.g.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n), n-1, m, n) },
+			func() { w.g.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n), n, m-1, n) },
+			func() { w.g.block(kc, make([]float32, m*kc), make([]float32, n*kc), make([]float32, m*n), n, m, n-4) },
 		} {
 			func() {
 				defer func() {
@@ -445,7 +438,7 @@ func BenchmarkWasmGemmBlock(b *testing.B) {
 	})
 	b.Run("loop=block/impl="+k.name, func(b *testing.B) {
 		for b.Loop() {
-			gemmBlockWasm(kc, ap, bp, c, n, m, n)
+			k.gemm.block(kc, ap, bp, c, n, m, n)
 		}
 		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
