@@ -33,6 +33,7 @@ type Conv2d struct {
 	taps            []int32   // panel offsets of the kernel taps in a padded input
 	ntaps, pix      []int32   // channels-last tap offsets and window corners (weightGrad)
 	padded          []float32 // zero-bordered input written by SiLUConv2d (forwardPadded)
+	dbSums          []float64 // (N, Out) plane sums of dy for the bias gradient
 }
 
 // NewConv2d defines name.weight (out, in, k, k) and name.bias (out) in p and
@@ -217,7 +218,7 @@ func (c *Conv2d) Forward(x []float32, n, h, w int) (y []float32, ho, wo int) {
 	// Y (Out, N*Ho*Wo) = W (Out, In*K*K) col + bias, one product over the
 	// whole batch; col is packed panel by panel straight from x.
 	g := convGeom{c: c.In, h: h, w: w, ho: ho, wo: wo, k: c.K, s: c.Stride, pad: c.Pad}
-	c.product(y, wt, x, bias, c.Out, n, g)
+	c.product(y, wt, x, bias, 0, c.Out, n, g)
 	return y, ho, wo
 }
 
@@ -238,13 +239,29 @@ func (c *Conv2d) forwardPadded(n, h, w int) (y []float32, ho, wo int) {
 	}
 	// The padded input is an unpadded convolution of the bordered image.
 	g := convGeom{c: c.In, h: hp, w: wp, ho: ho, wo: wo, k: c.K, s: 1}
-	c.product(y, c.P.Data(c.Weight), c.padded, bias, c.Out, n, g)
+	c.product(y, c.P.Data(c.Weight), c.padded, bias, 0, c.Out, n, g)
 	return y, ho, wo
 }
 
 // Backward takes dy (N, Out, Ho, Wo), accumulates the weight and bias
 // gradients and returns dx (N, In, H, W) (nil when SkipInputGrad is set).
 func (c *Conv2d) Backward(dy []float32) []float32 {
+	return c.backward(dy, nil)
+}
+
+// BackwardAdd is Backward that adds dx into dst (N, In, H, W) instead of
+// returning it: a residual branch whose gradient joins another one. For a
+// stride-1 convolution the product accumulates straight into dst. It does
+// nothing to dst when the convolution skips its input gradient.
+func (c *Conv2d) BackwardAdd(dy, dst []float32) {
+	if len(dst) != c.n*c.In*c.h*c.w {
+		panic(fmt.Sprintf("nn.Conv2d: dst has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(dst), c.n, c.In, c.h, c.w))
+	}
+	c.backward(dy, dst)
+}
+
+// backward is Backward, or with acc non-nil BackwardAdd into acc.
+func (c *Conv2d) backward(dy, acc []float32) []float32 {
 	n, ohw, ckk := c.n, c.ho*c.wo, c.In*c.K*c.K
 	if len(dy) != n*c.Out*ohw {
 		panic(fmt.Sprintf("nn.Conv2d: dy has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(dy), n, c.Out, c.ho, c.wo))
@@ -264,27 +281,29 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 		clear(dx)
 	}
 	oldX := needX && !flipX
-	if needW && c.Bias.Size > 0 {
-		db := c.P.Grad(c.Bias)
-		parallelFor(c.Out, n*ohw, func(lo, hi int) {
-			for co := lo; co < hi; co++ {
-				var s float64
-				for img := 0; img < n; img++ {
-					s += sum32(dy[(img*c.Out+co)*ohw : (img*c.Out+co+1)*ohw])
-				}
-				db[co] += float32(s)
-			}
-		})
-	}
 	// dW = dy col^T (Out, In*K*K) as packed products over the batch, read
 	// from channels-last copies of x and dy; narrow layers take the im2col
 	// path below.
-	var dwT []float32
 	packedW := needW && !c.narrow()
+	// The bias gradient: per image and channel the sum of dy's plane (taken
+	// by weightGrad while the image is in cache), then over the images in
+	// order.
+	var dbSums []float64
+	if needW && c.Bias.Size > 0 {
+		dbSums = grow(&c.dbSums, n*c.Out)
+		if !packedW {
+			parallelFor(n*c.Out, ohw, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					dbSums[i] = sum32(dy[i*ohw : (i+1)*ohw])
+				}
+			})
+		}
+	}
+	var dwT []float32
 	oldW := needW && !packedW
 	if packedW {
 		dwT = Grow(&c.dwT, c.Out*ckk)
-		c.weightGrad(dwT, dy)
+		c.weightGrad(dwT, dy, dbSums)
 	} else if needW {
 		dwT = Grow(&c.dwT, ckk*c.Out)
 		clear(dwT)
@@ -326,7 +345,19 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 		}
 	}
 	if flipX {
-		dx = c.flipBackward(dy, wt)
+		dx = c.flipBackward(dy, wt, acc)
+	} else if oldX && acc != nil {
+		Accumulate(acc, dx)
+	}
+	if dbSums != nil {
+		db := c.P.Grad(c.Bias)
+		for co := range db {
+			var s float64
+			for img := 0; img < n; img++ {
+				s += dbSums[img*c.Out+co]
+			}
+			db[co] += float32(s)
+		}
 	}
 	if needW {
 		dw := c.P.Grad(c.Weight)
@@ -365,7 +396,10 @@ var convWChunk = 0
 // the packed dy of a chunk stays in L2 while every panel of taps passes it.
 // The chunks are summed in order, so results do not depend on the thread
 // count.
-func (c *Conv2d) weightGrad(dwn, dy []float32) {
+//
+// With dbSums non-nil (N, Out) it also sets dbSums[img*Out+co] to the sum
+// of plane co of image img of dy (sum32), read right after the copy.
+func (c *Conv2d) weightGrad(dwn, dy []float32, dbSums []float64) {
 	n, ohw, ckk := c.n, c.ho*c.wo, c.In*c.K*c.K
 	hp, wp := c.h+2*c.Pad, c.w+2*c.Pad
 	// At most 2^17 values of dy per chunk.
@@ -397,6 +431,12 @@ func (c *Conv2d) weightGrad(dwn, dy []float32) {
 					nhwcImage(xn, x, it, c.In, sh, sw, spad)
 				} else {
 					nhwcImage(dyn, d, it-m, c.Out, c.ho, c.wo, 0)
+					if dbSums != nil {
+						img := i0 + it - m
+						for co := 0; co < c.Out; co++ {
+							dbSums[img*c.Out+co] = sum32(dy[(img*c.Out+co)*ohw : (img*c.Out+co+1)*ohw])
+						}
+					}
 				}
 			}
 		})
@@ -413,7 +453,8 @@ func (c *Conv2d) weightGrad(dwn, dy []float32) {
 // (N, Out, Ho, Wo) with the kernel flipped in space and transposed in
 // channels, Wf[ci][co][ky][kx] = W[co][ci][K-1-ky][K-1-kx], and padding
 // K-1-Pad.
-func (c *Conv2d) flipBackward(dy, wt []float32) []float32 {
+// With acc non-nil it adds dx into acc and returns acc.
+func (c *Conv2d) flipBackward(dy, wt, acc []float32) []float32 {
 	k, kk := c.K, c.K*c.K
 	okk := c.Out * kk
 	wf := Grow(&c.wflip, c.In*okk)
@@ -428,17 +469,21 @@ func (c *Conv2d) flipBackward(dy, wt []float32) []float32 {
 		}
 	}
 	hw := c.h * c.w
-	dx := Grow(&c.dx, c.n*c.In*hw)
 	g := convGeom{c: c.Out, h: c.ho, w: c.wo, ho: c.h, wo: c.w, k: k, s: 1, pad: k - 1 - c.Pad}
-	c.product(dx, wf, dy, nil, c.In, c.n, g)
+	if acc != nil {
+		c.product(acc, wf, dy, nil, 1, c.In, c.n, g)
+		return acc
+	}
+	dx := Grow(&c.dx, c.n*c.In*hw)
+	c.product(dx, wf, dy, nil, 0, c.In, c.n, g)
 	return dx
 }
 
-// product computes out (N, m, Ho, Wo) = wmat (m, C*K*K) col(in) + bias for
-// the convolution g of in (N, C, H, W), as one SgemmPacked over the batch.
+// product computes out (N, m, Ho, Wo) = wmat (m, C*K*K) col(in) + bias (or
+// + beta*out, beta 0 or 1, without bias) for the convolution g of in (N, C, H, W), as one SgemmPacked over the batch.
 // Stride 1 with padding copies in once into a zero-bordered buffer so that
 // the panels are straight copies; other strides read in directly.
-func (c *Conv2d) product(out, wmat, in, bias []float32, m, n int, g convGeom) {
+func (c *Conv2d) product(out, wmat, in, bias []float32, beta float32, m, n int, g convGeom) {
 	ckk := g.c * g.k * g.k
 	ohw := g.ho * g.wo
 	var pack simd.Packer
@@ -456,6 +501,6 @@ func (c *Conv2d) product(out, wmat, in, bias []float32, m, n int, g convGeom) {
 	default:
 		pack = colPacker(in, g)
 	}
-	simd.SgemmPacked(m, n*ohw, ckk, simd.RowMajorPacker(wmat, ckk), pack, bias, 0,
+	simd.SgemmPacked(m, n*ohw, ckk, simd.RowMajorPacker(wmat, ckk), pack, bias, beta,
 		simd.GroupedC{C: out, Ldc: ohw, Group: ohw, GroupStride: m * ohw})
 }

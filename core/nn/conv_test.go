@@ -173,3 +173,131 @@ func testSiLUConv2d(t *testing.T) {
 		}
 	}
 }
+
+// TestNormSiLUConv2dMatchesSeparateLayers checks SiLUConv2d with Norm
+// against GroupNorm, SiLU and Conv2d in turn: outputs (also of ForwardShift
+// against AddChannels first), input gradients (also through BackwardAdd),
+// parameter gradients and DxSums bit for bit,
+// fused and not, over changes of geometry (the padded buffer keeps its
+// zero borders between calls of one geometry only).
+func TestNormSiLUConv2dMatchesSeparateLayers(t *testing.T) {
+	defer simd.Use(simd.Impl())
+	for _, set := range simd.Supported() {
+		if err := simd.Use(set); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("simd="+set, testNormSiLUConv2d)
+	}
+}
+
+func testNormSiLUConv2d(t *testing.T) {
+	type geom struct{ n, h, w int }
+	type cfg struct {
+		groups, cin, cout, k, s, pad int
+		geoms                        []geom
+	}
+	for _, c := range []cfg{
+		{5, 5, 9, 3, 1, 1, []geom{{3, 8, 6}, {2, 4, 4}, {3, 8, 6}, {4, 8, 6}}},
+		{4, 16, 16, 3, 1, 1, []geom{{2, 8, 8}, {2, 8, 8}, {1, 4, 8}}},
+		{2, 4, 12, 5, 1, 2, []geom{{2, 4, 6}, {2, 6, 4}}},
+		{5, 5, 9, 3, 1, 1, []geom{{2, 8, 6}, {2, 7, 6}}}, // then planes of 42 values: not fused
+		{3, 6, 3, 3, 1, 1, []geom{{2, 4, 4}}},            // narrow: not fused
+		{4, 8, 10, 3, 2, 1, []geom{{2, 8, 8}}},           // strided: not fused
+	} {
+		rng := newRNG(uint64(c.cin*7 + c.cout))
+		p1, p2 := NewParams(), NewParams()
+		gn1 := NewGroupNorm(p1, "gn", c.groups, c.cin)
+		conv1 := NewConv2d(p1, "conv", c.cin, c.cout, c.k, c.s, c.pad, true, rng)
+		gn2 := NewGroupNorm(p2, "gn", c.groups, c.cin)
+		conv2 := NewConv2d(p2, "conv", c.cin, c.cout, c.k, c.s, c.pad, true, rng)
+		uniform(p1.Data(gn1.Weight), 1.5, rng)
+		uniform(p1.Data(gn1.Bias), 1, rng)
+		copy(p2.W, p1.W)
+		var act SiLU
+		fused := &SiLUConv2d{Norm: gn2, Conv: conv2}
+		for pass, ge := range c.geoms {
+			n, h, w := ge.n, ge.h, ge.w
+			label := fmt.Sprintf("%+v pass %d %+v fused=%v", c, pass, ge, fused.fusable(h, w))
+			x := randn(rng, n*c.cin*h*w, 2)
+			x0 := append([]float32(nil), x...)
+			var y1, y2 []float32
+			if pass%2 == 0 {
+				y1, _, _ = conv1.Forward(act.Forward(gn1.Forward(x, n, h, w)), n, h, w)
+				y2, _, _ = fused.Forward(x, n, h, w)
+			} else {
+				// ForwardShift: x + e by AddChannels, then the layers.
+				e := randn(rng, n*c.cin, 1)
+				xe := append([]float32(nil), x...)
+				AddChannels(xe, e, n, c.cin, h*w)
+				y1, _, _ = conv1.Forward(act.Forward(gn1.Forward(xe, n, h, w)), n, h, w)
+				y2, _, _ = fused.ForwardShift(x, e, n, h, w)
+			}
+			for i := range x {
+				if math.Float32bits(x[i]) != math.Float32bits(x0[i]) {
+					t.Fatalf("%s: x[%d] changed", label, i)
+				}
+			}
+			dy := randn(rng, len(y1), 1)
+			r := randn(rng, len(x), 1)
+			p1.ZeroGrad()
+			p2.ZeroGrad()
+			dx1 := append([]float32(nil), gn1.Backward(act.Backward(conv1.Backward(dy)))...)
+			sums1 := append([]float32(nil), gn1.DxSums()...)
+			var dx2 []float32
+			if pass%3 != 1 {
+				dx2 = fused.Backward(dy)
+			} else {
+				// dx + r, taken as dx is written.
+				dx2 = fused.BackwardAdd(dy, r)
+				AddInto(dx1, dx1, r)
+			}
+			for name, pair := range map[string][2][]float32{"y": {y1, y2}, "dx": {dx1, dx2}, "grads": {p1.G, p2.G}, "DxSums": {sums1, gn2.DxSums()}} {
+				a, b := pair[0], pair[1]
+				if len(a) != len(b) {
+					t.Fatalf("%s: %s has length %d, want %d", label, name, len(b), len(a))
+				}
+				for i := range a {
+					if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+						t.Fatalf("%s: %s[%d] = %g, separate layers give %g", label, name, i, b[i], a[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConv2dBackwardAdd checks that BackwardAdd adds Backward's dx into dst
+// (stride 1, where the product accumulates, and strided) and leaves the
+// parameter gradients as Backward does.
+func TestConv2dBackwardAdd(t *testing.T) {
+	type cfg struct{ n, cin, cout, k, s, pad, h, w int }
+	for _, c := range []cfg{
+		{2, 6, 10, 1, 1, 0, 8, 8},
+		{2, 5, 9, 3, 1, 1, 6, 7},
+		{2, 4, 12, 3, 2, 1, 8, 8},
+	} {
+		rng := newRNG(uint64(c.cin + 31*c.k))
+		p := NewParams()
+		conv := NewConv2d(p, "conv", c.cin, c.cout, c.k, c.s, c.pad, true, rng)
+		x := randn(rng, c.n*c.cin*c.h*c.w, 1)
+		y, _, _ := conv.Forward(x, c.n, c.h, c.w)
+		dy := randn(rng, len(y), 1)
+		dst := randn(rng, len(x), 1)
+		want := append([]float32(nil), dst...)
+		p.ZeroGrad()
+		AddInto(want, want, conv.Backward(dy))
+		g1 := append([]float32(nil), p.G...)
+		p.ZeroGrad()
+		conv.BackwardAdd(dy, dst)
+		for i, v := range g1 {
+			if math.Float32bits(v) != math.Float32bits(p.G[i]) {
+				t.Fatalf("%+v: grad[%d] = %g, Backward gives %g", c, i, p.G[i], v)
+			}
+		}
+		for i, v := range want {
+			if d := math.Abs(float64(dst[i] - v)); d > 1e-5*(1+math.Abs(float64(v))) {
+				t.Fatalf("%+v: dst[%d] = %g, want %g", c, i, dst[i], v)
+			}
+		}
+	}
+}

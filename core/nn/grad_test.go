@@ -507,3 +507,27 @@ func TestParamsViews(t *testing.T) {
 		t.Error("Lookup of a missing name succeeded")
 	}
 }
+
+// TestNormSiLUConv2dGrad checks SiLUConv2d with Norm (fused and not) and
+// its BackwardAdd against central differences.
+func TestNormSiLUConv2dGrad(t *testing.T) {
+	for _, c := range []struct{ cout, h, w int }{{8, 4, 4}, {8, 3, 3}, {3, 4, 4}} {
+		rng := newRNG(uint64(5 + c.h + c.cout))
+		p := NewParams()
+		g := NewGroupNorm(p, "gn", 2, 4)
+		uniform(p.Data(g.Weight), 1.5, rng)
+		uniform(p.Data(g.Bias), 1, rng)
+		f := &SiLUConv2d{Norm: g, Conv: NewConv2d(p, "conv", 4, c.cout, 3, 1, 1, true, rng)}
+		n := 2
+		x := randn(rng, n*4*c.h*c.w, 2)
+		fwd := func() []float32 {
+			y, _, _ := f.Forward(x, n, c.h, c.w)
+			return y
+		}
+		label := fmt.Sprintf("norm-silu-conv %+v fused=%v", c, f.fusable(c.h, c.w))
+		checkLayer(t, label, p, x, fwd, f.Backward, fdEps, fdTol)
+		// BackwardAdd with r = 0 is Backward.
+		zero := make([]float32, len(x))
+		checkLayer(t, label+" add", p, x, fwd, func(dy []float32) []float32 { return f.BackwardAdd(dy, zero) }, fdEps, fdTol)
+	}
+}

@@ -39,9 +39,14 @@ type GroupNorm struct {
 
 	n, hw       int
 	xhat, y, dx []float32 // xhat (N, C, H, W) cached for Backward
-	rstd        []float32 // (N, Groups)
-	dgb         []float64 // per (n, c): sum dy*xhat, sum dy
-	dxSum       []float32 // (N, C) sum over pixels of dx
+	mean, rstd  []float32 // (N, Groups)
+	// x is the input of the last forward pass when that was
+	// SiLUConv2d's fused one, which keeps no xhat: Backward recomputes it
+	// from x, mean and rstd (the same bits). shift (N, C), when set with
+	// x, is added to x first (SiLUConv2d.ForwardShift).
+	x, shift []float32
+	dgb      []float64 // per (n, c): sum dy*xhat, sum dy
+	dxSum    []float32 // (N, C) sum over pixels of dx
 }
 
 // NewGroupNorm defines name.weight and name.bias (C) with eps = 1e-5.
@@ -58,36 +63,17 @@ func NewGroupNorm(p *Params, name string, groups, c int) *GroupNorm {
 
 // Forward normalises x (N, C, H, W) and returns y of the same shape.
 func (g *GroupNorm) Forward(x []float32, n, h, w int) []float32 {
-	hw := h * w
-	if len(x) != n*g.C*hw {
-		panic(fmt.Sprintf("nn.GroupNorm: x has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(x), n, g.C, h, w))
-	}
-	g.n, g.hw = n, hw
+	g.start(x, n, h, w, false)
 	y := Grow(&g.y, len(x))
-	xhat := Grow(&g.xhat, len(x))
-	rstd := Grow(&g.rstd, n*g.Groups)
 	gamma, beta := g.P.Data(g.Weight), g.P.Data(g.Bias)
+	hw := h * w
 	cg := g.C / g.Groups
 	size := cg * hw
+	xhat := Grow(&g.xhat, len(x))
 	parallelFor(n*g.Groups, 4*size, func(lo, hi int) {
 		for it := lo; it < hi; it++ {
-			seg := x[it*size : (it+1)*size]
 			xh := xhat[it*size : (it+1)*size]
-			// Two passes as in float64, but vectorised: the sums run in
-			// float32 per channel (simd kernels, at most a few thousand
-			// terms) and add up in float64.
-			var s float64
-			for ci := 0; ci < cg; ci++ {
-				s += sum32(seg[ci*hw : (ci+1)*hw])
-			}
-			m := float32(s / float64(size))
-			var ss float64
-			for ci := 0; ci < cg; ci++ {
-				// xhat = x - m for now; the sum of its squares per channel.
-				ss += float64(simd.CenterSumSquares(xh[ci*hw:(ci+1)*hw], seg[ci*hw:(ci+1)*hw], m))
-			}
-			r := float32(1 / math.Sqrt(ss/float64(size)+float64(g.Eps)))
-			rstd[it] = r
+			r := g.center(xh, x, it)
 			c0 := (it % g.Groups) * cg
 			for ci := 0; ci < cg; ci++ {
 				// xhat = (x - m)*r and y = xhat*gamma + beta.
@@ -98,29 +84,139 @@ func (g *GroupNorm) Forward(x []float32, n, h, w int) []float32 {
 	return y
 }
 
+// start checks x (N, C, H, W) and sizes the statistics for a forward pass;
+// x is kept (for a fused pass) or not.
+func (g *GroupNorm) start(x []float32, n, h, w int, keep bool) {
+	hw := h * w
+	if len(x) != n*g.C*hw {
+		panic(fmt.Sprintf("nn.GroupNorm: x has length %d, want (N=%d, C=%d, H=%d, W=%d)", len(x), n, g.C, h, w))
+	}
+	g.n, g.hw = n, hw
+	Grow(&g.mean, n*g.Groups)
+	Grow(&g.rstd, n*g.Groups)
+	g.x, g.shift = nil, nil
+	if keep {
+		g.x = x
+	}
+}
+
+// center takes the statistics of group it (image it/Groups, group
+// it%Groups) of x, sets xh (the group's C/Groups planes) to x - mean,
+// stores mean[it] and rstd[it] and returns rstd. Two passes as in float64,
+// but vectorised: the sums run in float32 per channel (simd kernels, at
+// most a few thousand terms) and add up in float64.
+func (g *GroupNorm) center(xh, x []float32, it int) float32 {
+	hw := g.hw
+	cg := g.C / g.Groups
+	size := cg * hw
+	seg := g.input(xh, x, it)
+	var s float64
+	for ci := 0; ci < cg; ci++ {
+		s += sum32(seg[ci*hw : (ci+1)*hw])
+	}
+	m := float32(s / float64(size))
+	var ss float64
+	for ci := 0; ci < cg; ci++ {
+		// xhat = x - m for now; the sum of its squares per channel.
+		ss += float64(simd.CenterSumSquares(xh[ci*hw:(ci+1)*hw], seg[ci*hw:(ci+1)*hw], m))
+	}
+	r := float32(1 / math.Sqrt(ss/float64(size)+float64(g.Eps)))
+	g.mean[it], g.rstd[it] = m, r
+	return r
+}
+
+// input returns the values that group it normalises: its planes of x, or
+// with a shift x + shift[image, channel], written into xh (the group's
+// planes), as AddChannels would have written them.
+func (g *GroupNorm) input(xh, x []float32, it int) []float32 {
+	hw := g.hw
+	cg := g.C / g.Groups
+	size := cg * hw
+	seg := x[it*size : (it+1)*size]
+	if g.shift == nil {
+		return seg
+	}
+	xh = xh[:size]
+	copy(xh, seg)
+	for ci := 0; ci < cg; ci++ {
+		addScalar(xh[ci*hw:(ci+1)*hw], g.shift[it*cg+ci])
+	}
+	return xh
+}
+
 // Backward takes dy (N, C, H, W), accumulates dgamma and dbeta and returns dx.
 // It also keeps the sum over the pixels of dx per image and channel
 // (DxSums).
 func (g *GroupNorm) Backward(dy []float32) []float32 {
+	return g.backward(dy, nil, nil)
+}
+
+// backward is Backward for dy, or, with s non-nil, for SiLU's output: dy is
+// then the gradient of SiLU(y) for the y of the last Forward and s its
+// sigmoid (N, C, H, W), and the SiLU gradient is taken group by group, in
+// cache, with y recomputed from xhat. With r non-nil, r (N, C, H, W) is
+// added to dx as each plane is written (DxSums leave it out).
+func (g *GroupNorm) backward(dy, s, r []float32) []float32 {
 	n, hw := g.n, g.hw
-	if len(dy) != n*g.C*hw {
-		panic(fmt.Sprintf("nn.GroupNorm: dy has length %d, want (N=%d, C=%d, HW=%d)", len(dy), n, g.C, hw))
+	if len(dy) != n*g.C*hw || (s != nil && len(s) != len(dy)) || (r != nil && len(r) != len(dy)) {
+		panic(fmt.Sprintf("nn.GroupNorm: dy has length %d, s %d, r %d, want (N=%d, C=%d, HW=%d)", len(dy), len(s), len(r), n, g.C, hw))
 	}
 	dx := Grow(&g.dx, len(dy))
 	dxSum := Grow(&g.dxSum, n*g.C)
-	gamma := g.P.Data(g.Weight)
+	gamma, beta := g.P.Data(g.Weight), g.P.Data(g.Bias)
 	cg := g.C / g.Groups
 	size := cg * hw
 	dgb := grow(&g.dgb, 2*n*g.C)
 	parallelFor(n*g.Groups, 6*size, func(lo, hi int) {
+		var dbuf, ybuf, xbuf *[]float32
+		if s != nil {
+			dbuf, ybuf = getScratch(size), getScratch(hw)
+			defer putScratch(dbuf)
+			defer putScratch(ybuf)
+		}
+		if g.x != nil {
+			xbuf = getScratch(size)
+			defer putScratch(xbuf)
+		}
 		for it := lo; it < hi; it++ {
 			c0 := (it % g.Groups) * cg
+			xhat := g.xhat
+			if g.x != nil {
+				// xhat = (x - mean)*rstd, in cache, as the forward pass
+				// computed it.
+				xhat = (*xbuf)[:size]
+				seg := g.input(xhat, g.x, it)
+				for ci := 0; ci < cg; ci++ {
+					xh := xhat[ci*hw : (ci+1)*hw]
+					simd.CenterSumSquares(xh, seg[ci*hw:(ci+1)*hw], g.mean[it])
+					simd.Scale(g.rstd[it], xh)
+				}
+			} else {
+				xhat = xhat[it*size : (it+1)*size]
+			}
+			// d: the gradient of y for this group (dy, or through SiLU).
+			d := dy[it*size : (it+1)*size]
+			if s != nil {
+				d = *dbuf
+				y := *ybuf
+				for ci := 0; ci < cg; ci++ {
+					o := it*size + ci*hw
+					// y = xhat*1*gamma + beta: the bits of Forward's y
+					// (xhat*1 is exact). The kernel rewrites its first
+					// argument, so it gets a copy of xhat in cache: xhat
+					// itself stays clean (no write-back to memory).
+					dc := d[ci*hw : (ci+1)*hw]
+					copy(dc, xhat[ci*hw:(ci+1)*hw])
+					simd.NormalizeAffine(dc, y, 1, gamma[c0+ci], beta[c0+ci])
+					simd.SiLUGrad(dc, dy[o:o+hw], y, s[o:o+hw])
+				}
+			}
 			// dxhat = dy*gamma; dx = rstd*(dxhat - mean(dxhat) - xhat*mean(dxhat*xhat)).
 			var sd, sdx float64
 			for ci := 0; ci < cg; ci++ {
 				ga := gamma[c0+ci]
-				ds := dy[it*size+ci*hw : it*size+(ci+1)*hw]
-				xh := g.xhat[it*size+ci*hw : it*size+(ci+1)*hw]
+				ds := d[ci*hw : (ci+1)*hw]
+				xh := xhat[ci*hw : (ci+1)*hw]
 				// One pass: sum dy and sum dy*xhat over the plane.
 				fa, fb := simd.SumDot(ds, xh)
 				a, b := float64(fa), float64(fb)
@@ -132,14 +228,18 @@ func (g *GroupNorm) Backward(dy []float32) []float32 {
 			}
 			md := float32(sd / float64(size))
 			mdx := float32(sdx / float64(size))
-			r := g.rstd[it]
+			rs := g.rstd[it]
 			for ci := 0; ci < cg; ci++ {
 				ga := gamma[c0+ci]
-				ds := dy[it*size+ci*hw : it*size+(ci+1)*hw]
-				xh := g.xhat[it*size+ci*hw : it*size+(ci+1)*hw]
-				dxs := dx[it*size+ci*hw : it*size+(ci+1)*hw]
+				ds := d[ci*hw : (ci+1)*hw]
+				o := it*size + ci*hw
+				xh := xhat[ci*hw : (ci+1)*hw]
+				dxs := dx[o : o+hw]
 				nc := it/g.Groups*g.C + c0 + ci
-				dxSum[nc] = simd.GroupNormGrad(dxs, ds, xh, r, ga, md, mdx)
+				dxSum[nc] = simd.GroupNormGrad(dxs, ds, xh, rs, ga, md, mdx)
+				if r != nil {
+					simd.Add(dxs, dxs, r[o:o+hw])
+				}
 			}
 		}
 	})
@@ -158,9 +258,11 @@ func (g *GroupNorm) Backward(dy []float32) []float32 {
 	return dx
 }
 
-// DxSums returns, for the last Backward, the sum over the pixels of dx for
-// every image and channel, (N, C): what SumRows(dst, dx, H*W) computes,
-// taken while dx is written. It is owned by the layer.
+// DxSums returns, for the last Backward (its own, or that of a SiLUConv2d
+// that it feeds), the sum over the pixels of dx for every image and
+// channel, (N, C): what SumRows(dst, dx, H*W) computes, taken while dx is
+// written (a residual gradient added by SiLUConv2d.BackwardAdd is left
+// out). It is owned by the layer.
 func (g *GroupNorm) DxSums() []float32 { return g.dxSum[:g.n*g.C] }
 
 // BatchNorm normalises (N, C, H, W) per channel over N, H and W, as

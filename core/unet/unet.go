@@ -13,8 +13,9 @@ import (
 // h = Conv3x3(SiLU(GN(x))) + Linear(SiLU(emb)) broadcast over H, W;
 // h = Conv3x3(SiLU(GN(h))); out = h + (cin == cout ? x : Conv1x1(x)).
 // The U-Net computes SiLU(emb) once and passes it to every block. act1 and
-// act2 are SiLU then conv1 and conv2, the activation written straight into
-// the convolution's padded input.
+// act2 are norm1 (norm2), SiLU and conv1 (conv2) in one layer: the
+// normalised activation goes straight into the convolution's padded input,
+// and the backward passes take the SiLU gradient inside the norm's.
 type resBlock struct {
 	cin, cout    int
 	norm1, norm2 *nn.GroupNorm
@@ -25,7 +26,7 @@ type resBlock struct {
 	attn         *nn.AttentionBlock
 
 	n, h, w  int
-	out, dx  []float32
+	out      []float32
 	dembSumS []float32 // (N, cout) sum over pixels of dh1
 }
 
@@ -39,18 +40,17 @@ func newResBlock(p *nn.Params, name string, cin, cout, embDim, groups int, rng *
 	if cin != cout {
 		b.skip = nn.NewConv2d(p, name+".skip", cin, cout, 1, 1, 0, true, rng)
 	}
-	b.act1, b.act2 = &nn.SiLUConv2d{Conv: b.conv1}, &nn.SiLUConv2d{Conv: b.conv2}
+	b.act1 = &nn.SiLUConv2d{Norm: b.norm1, Conv: b.conv1}
+	b.act2 = &nn.SiLUConv2d{Norm: b.norm2, Conv: b.conv2}
 	return b
 }
 
 // forward maps x (N, cin, H, W) and SiLU(emb) (N, E) to (N, cout, H, W).
 func (b *resBlock) forward(x, embS []float32, n, h, w int) []float32 {
 	b.n, b.h, b.w = n, h, w
-	hw := h * w
-	h1, _, _ := b.act1.Forward(b.norm1.Forward(x, n, h, w), n, h, w)
-	e := b.emb.Forward(embS, n) // (N, cout)
-	nn.AddChannels(h1, e, n, b.cout, hw)
-	h2, _, _ := b.act2.Forward(b.norm2.Forward(h1, n, h, w), n, h, w)
+	h1, _, _ := b.act1.Forward(x, n, h, w)
+	e := b.emb.Forward(embS, n)                     // (N, cout)
+	h2, _, _ := b.act2.ForwardShift(h1, e, n, h, w) // h1 + e, formed in cache
 	s := x
 	if b.skip != nil {
 		s, _, _ = b.skip.Forward(x, n, h, w)
@@ -68,17 +68,18 @@ func (b *resBlock) backward(dout, dembS []float32) []float32 {
 	if b.attn != nil {
 		dout = b.attn.Backward(dout)
 	}
-	dh1 := b.norm2.Backward(b.act2.Backward(dout))
+	dh1 := b.act2.Backward(dout)
 	de := nn.Grow(&b.dembSumS, n*b.cout)
 	copy(de, b.norm2.DxSums()) // the sums over the pixels of dh1
 	nn.Accumulate(dembS, b.emb.Backward(de))
-	dx1 := b.norm1.Backward(b.act1.Backward(dh1))
-	ds := dout
-	if b.skip != nil {
-		ds = b.skip.Backward(dout)
+	// The skip branch's gradient joins dx as it is written: added by the
+	// norm's backward (identity) or accumulated by the 1x1 convolution.
+	if b.skip == nil {
+		return b.act1.BackwardAdd(dh1, dout)
 	}
-	b.dx = nn.AddInto(b.dx, dx1, ds)
-	return b.dx
+	dx := b.act1.Backward(dh1)
+	b.skip.BackwardAdd(dout, dx)
+	return dx
 }
 
 // stage is one module of the down path: a residual block or a downsampling
@@ -117,7 +118,7 @@ type UNet struct {
 	midAttn        *nn.AttentionBlock
 	ups            []*upStage
 	outNorm        *nn.GroupNorm
-	outAct         *nn.SiLUConv2d // SiLU then outConv
+	outAct         *nn.SiLUConv2d // outNorm, SiLU, then outConv
 	outConv        *nn.Conv2d
 	embDim, midRes int
 
@@ -192,7 +193,7 @@ func New(cfg Config, rng *rand.Rand) (*UNet, error) {
 	}
 	u.outNorm = nn.NewGroupNorm(p, "out_norm", g, c)
 	u.outConv = nn.NewConv2d(p, "out_conv", c, cfg.InCh, 3, 1, 1, true, rng)
-	u.outAct = &nn.SiLUConv2d{Conv: u.outConv}
+	u.outAct = &nn.SiLUConv2d{Norm: u.outNorm, Conv: u.outConv}
 	return u, nil
 }
 
@@ -257,7 +258,7 @@ func (u *UNet) Forward(x []float32, t []int, y []int) []float32 {
 			h, _, _ = st.upConv.Forward(h, n, size, size)
 		}
 	}
-	out, _, _ := u.outAct.Forward(u.outNorm.Forward(h, n, size, size), n, size, size)
+	out, _, _ := u.outAct.Forward(h, n, size, size)
 	return out
 }
 
@@ -275,7 +276,7 @@ func (u *UNet) Backward(deps []float32) []float32 {
 	for len(u.dskips) < len(u.skips) {
 		u.dskips = append(u.dskips, nil)
 	}
-	dh := u.outNorm.Backward(u.outAct.Backward(deps))
+	dh := u.outAct.Backward(deps)
 	size := u.Cfg.Size
 	k := 0
 	for i := len(u.ups) - 1; i >= 0; i-- {
