@@ -79,17 +79,17 @@ func SgemmPacked(m, n, k int, packA, packB Packer, bias []float32, beta float32,
 		// The bias is one more column of A times a row of ones in B: the
 		// product then overwrites C, with no separate pass to add it.
 		packA, packB, k = biasPackers(packA, packB, bias, k)
-		bias, beta = nil, 0
+		beta = 0
 	}
 	nthreads := Threads()
 	if m*n*k < 64*64*64 {
 		nthreads = 1
 	}
 	if m*k <= 1<<17 {
-		packedSplitN(kern, m, n, k, packA, packB, bias, beta, c, nthreads)
+		packedSplitN(kern, m, n, k, packA, packB, beta, c, nthreads)
 		return
 	}
-	packedSplitM(kern, m, n, k, packA, packB, bias, beta, c, nthreads)
+	packedSplitM(kern, m, n, k, packA, packB, beta, c, nthreads)
 }
 
 // biasPackers extends A (m x k) by the column bias and B (k x n) by a row
@@ -126,67 +126,61 @@ func packPanel(pack Packer, dst []float32, stride, k0, kc, i0, cnt int) {
 	pack(dst, stride, k0, kc, i0, cnt)
 }
 
-// packedTile runs the micro-kernel for the rows [i0, i0+mcr) and columns
-// [j0, j0+ncur) of C with the packed panels ap and bp; first says that this
-// is the first k block (C is then initialised from bias or beta).
-func packedTile(kern gemmKernel, kc int, ap, bp []float32, c GroupedC, i0, j0, mcr, ncur int, first bool, bias []float32, beta float32, tile []float32) {
+// colPanel is a column panel of C in SgemmPacked: its first column j0, its
+// width ncur <= nr, and whether its columns lie in one group, in which case
+// row i of it starts at C[off + i*Ldc].
+type colPanel struct {
+	j0, ncur int
+	oneGroup bool
+	off      int
+}
+
+func (g GroupedC) panel(j0, ncur int) colPanel {
+	p := colPanel{j0: j0, ncur: ncur}
+	if j0/g.Group == (j0+ncur-1)/g.Group {
+		p.oneGroup, p.off = true, g.off(0, j0)
+	}
+	return p
+}
+
+// packedTile runs the micro-kernel for the rows [i0, i0+mcr) of column
+// panel cp of C with the packed panels ap and bp; first says that this is
+// the first k block (C is then overwritten when beta = 0). A whole tile, or
+// the rows of the last row panel when the kernel has edge kernels, go
+// straight into C; other tiles through the mr x nr scratch tile.
+func packedTile(kern gemmKernel, kc int, ap, bp []float32, c GroupedC, i0, mcr int, cp colPanel, first bool, beta float32, tile []float32) {
 	mr, nr := kern.mr, kern.nr
-	direct := mcr == mr && ncur == nr && j0/c.Group == (j0+nr-1)/c.Group
-	if direct {
-		off := c.off(i0, j0)
-		cc := c.C[off:]
-		switch {
-		case !first || (bias == nil && beta == 1):
-			kern.micro(kc, ap, bp, cc, c.Ldc)
-		case bias != nil:
-			for i := 0; i < mr; i++ {
-				fill32(cc[i*c.Ldc:i*c.Ldc+nr], bias[i0+i])
-			}
-			kern.micro(kc, ap, bp, cc, c.Ldc)
-		case kern.microStore != nil:
-			kern.microStore(kc, ap, bp, cc, c.Ldc)
-		default:
-			for i := 0; i < mr; i++ {
-				clear(cc[i*c.Ldc : i*c.Ldc+nr])
-			}
-			kern.micro(kc, ap, bp, cc, c.Ldc)
+	store := first && beta == 0
+	if cp.oneGroup && cp.ncur == nr {
+		cc := c.C[cp.off+i0*c.Ldc:]
+		micro, microStore := kern.micro, kern.microStore
+		if mcr < mr {
+			micro, microStore = kern.edgeKernel(mcr, false), kern.edgeKernel(mcr, true)
 		}
-		return
-	}
-	if e := kern.edgeKernel(mcr, false); e != nil && ncur == nr && j0/c.Group == (j0+nr-1)/c.Group {
-		// The last, partial row panel: straight into C as above.
-		off := c.off(i0, j0)
-		cc := c.C[off:]
 		switch {
-		case !first || (bias == nil && beta == 1):
-		case bias != nil:
-			for i := 0; i < mcr; i++ {
-				fill32(cc[i*c.Ldc:i*c.Ldc+nr], bias[i0+i])
-			}
+		case micro == nil:
+			// No edge kernel: through the tile below.
+		case store && microStore != nil:
+			microStore(kc, ap, bp, cc, c.Ldc)
+			return
 		default:
-			if s := kern.edgeKernel(mcr, true); s != nil {
-				s(kc, ap, bp, cc, c.Ldc)
-				return
+			if store {
+				for i := 0; i < mcr; i++ {
+					clear(cc[i*c.Ldc : i*c.Ldc+nr])
+				}
 			}
-			for i := 0; i < mcr; i++ {
-				clear(cc[i*c.Ldc : i*c.Ldc+nr])
-			}
+			micro(kc, ap, bp, cc, c.Ldc)
+			return
 		}
-		e(kc, ap, bp, cc, c.Ldc)
-		return
 	}
-	load := !first || (bias == nil && beta == 1)
+	j0, ncur := cp.j0, cp.ncur
 	clear(tile[:mr*nr])
-	if j0/c.Group == (j0+ncur-1)/c.Group {
-		// Columns in one group: whole rows of the tile at once.
-		off := c.off(i0, j0)
-		for i := 0; i < mcr; i++ {
-			t := tile[i*nr : i*nr+ncur]
-			switch {
-			case load:
-				copy(t, c.C[off+i*c.Ldc:])
-			case bias != nil:
-				fill32(t, bias[i0+i])
+	if cp.oneGroup {
+		// Whole rows of the tile at once.
+		off := cp.off + i0*c.Ldc
+		if !store {
+			for i := 0; i < mcr; i++ {
+				copy(tile[i*nr:i*nr+ncur], c.C[off+i*c.Ldc:])
 			}
 		}
 		kern.micro(kc, ap, bp, tile, nr)
@@ -195,13 +189,10 @@ func packedTile(kern gemmKernel, kc int, ap, bp []float32, c GroupedC, i0, j0, m
 		}
 		return
 	}
-	for i := 0; i < mcr; i++ {
-		for j := 0; j < ncur; j++ {
-			switch {
-			case load:
+	if !store {
+		for i := 0; i < mcr; i++ {
+			for j := 0; j < ncur; j++ {
 				tile[i*nr+j] = c.C[c.off(i0+i, j0+j)]
-			case bias != nil:
-				tile[i*nr+j] = bias[i0+i]
 			}
 		}
 	}
@@ -222,7 +213,7 @@ func fill32(x []float32, v float32) {
 // packedSplitN packs all of A once and shares the column panels out: each
 // worker packs a panel of B for one k block at a time (it stays in L1) and
 // runs it against every row panel of A.
-func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, bias []float32, beta float32, c GroupedC, nthreads int) {
+func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, beta float32, c GroupedC, nthreads int) {
 	mr, nr := kern.mr, kern.nr
 	mPad := roundUp(m, mr)
 	kcb := kcFor(k)
@@ -259,6 +250,7 @@ func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 			for s := t * per; s < min((t+1)*per, nPanels); s++ {
 				j0 := s * nr
 				ncur := min(nr, n-j0)
+				cp := c.panel(j0, ncur)
 				for b := 0; b < kBlocks; b++ {
 					k0 := b * kcb
 					kc := min(kcb, k-k0)
@@ -266,28 +258,22 @@ func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 					// With a block kernel (wasm), one call does every full
 					// tile of a full column panel that lies in one group.
 					ir0 := 0
-					if kern.block != nil && ncur == nr && j0/c.Group == (j0+nr-1)/c.Group && m >= mr {
+					if kern.block != nil && ncur == nr && cp.oneGroup && m >= mr {
 						ir0 = m / mr * mr
-						off := c.off(0, j0)
 						blk := kern.block
 						switch {
-						case b > 0 || (bias == nil && beta == 1):
-						case bias == nil && kern.blockStore != nil:
+						case b > 0 || beta == 1:
+						case kern.blockStore != nil:
 							blk = kern.blockStore
 						default:
 							for i := 0; i < ir0; i++ {
-								row := c.C[off+i*c.Ldc : off+i*c.Ldc+nr]
-								if bias != nil {
-									fill32(row, bias[i])
-								} else {
-									clear(row)
-								}
+								clear(c.C[cp.off+i*c.Ldc : cp.off+i*c.Ldc+nr])
 							}
 						}
-						blk(kc, a[mPad*k0:], bp[:nr*kc], c.C[off:], c.Ldc, ir0, nr)
+						blk(kc, a[mPad*k0:], bp[:nr*kc], c.C[cp.off:], c.Ldc, ir0, nr)
 					}
 					for ir := ir0; ir < m; ir += mr {
-						packedTile(kern, kc, a[mPad*k0+ir*kc:mPad*k0+(ir+mr)*kc], bp[:nr*kc], c, ir, j0, min(mr, m-ir), ncur, b == 0, bias, beta, tile)
+						packedTile(kern, kc, a[mPad*k0+ir*kc:mPad*k0+(ir+mr)*kc], bp[:nr*kc], c, ir, min(mr, m-ir), cp, b == 0, beta, tile)
 					}
 				}
 			}
@@ -299,7 +285,7 @@ func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 // worker; each worker packs the k blocks of B it multiplies (B is narrow
 // when this is chosen, e.g. a weight gradient) and one row panel of A at a
 // time.
-func packedSplitM(kern gemmKernel, m, n, k int, packA, packB Packer, bias []float32, beta float32, c GroupedC, nthreads int) {
+func packedSplitM(kern gemmKernel, m, n, k int, packA, packB Packer, beta float32, c GroupedC, nthreads int) {
 	mr, nr := kern.mr, kern.nr
 	mPanels := (m + mr - 1) / mr
 	workers := max(1, min(nthreads, mPanels))
@@ -324,7 +310,8 @@ func packedSplitM(kern gemmKernel, m, n, k int, packA, packB Packer, bias []floa
 					mcr := min(mr, m-ir)
 					packPanel(packA, ap, mr, k0, kc, ir, mcr)
 					for jr := 0; jr < nc; jr += nr {
-						packedTile(kern, kc, ap[:mr*kc], bb[jr*kc:jr*kc+nr*kc], c, ir, jc+jr, mcr, min(nr, nc-jr), k0 == 0, bias, beta, tile)
+						cp := c.panel(jc+jr, min(nr, nc-jr))
+						packedTile(kern, kc, ap[:mr*kc], bb[jr*kc:jr*kc+nr*kc], c, ir, mcr, cp, k0 == 0, beta, tile)
 					}
 				}
 			}
