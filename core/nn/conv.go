@@ -251,7 +251,8 @@ func (c *Conv2d) Backward(dy []float32) []float32 {
 
 // BackwardAdd is Backward that adds dx into dst (N, In, H, W) instead of
 // returning it: a residual branch whose gradient joins another one. For a
-// stride-1 convolution the product accumulates straight into dst. It does
+// stride-1 convolution with Pad <= K-1 (the flipped product) the product
+// accumulates straight into dst; otherwise dx is formed and added. It does
 // nothing to dst when the convolution skips its input gradient.
 func (c *Conv2d) BackwardAdd(dy, dst []float32) {
 	if len(dst) != c.n*c.In*c.h*c.w {
@@ -480,7 +481,8 @@ func (c *Conv2d) flipBackward(dy, wt, acc []float32) []float32 {
 }
 
 // product computes out (N, m, Ho, Wo) = wmat (m, C*K*K) col(in) + bias (or
-// + beta*out, beta 0 or 1, without bias) for the convolution g of in (N, C, H, W), as one SgemmPacked over the batch.
+// + beta*out, beta 0 or 1, without bias) for the convolution g of in (N, C,
+// H, W), as one SgemmPacked over the batch.
 // Stride 1 with padding copies in once into a zero-bordered buffer so that
 // the panels are straight copies; other strides read in directly.
 func (c *Conv2d) product(out, wmat, in, bias []float32, beta float32, m, n int, g convGeom) {

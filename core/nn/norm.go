@@ -260,9 +260,10 @@ func (g *GroupNorm) backward(dy, s, r []float32) []float32 {
 
 // DxSums returns, for the last Backward (its own, or that of a SiLUConv2d
 // that it feeds), the sum over the pixels of dx for every image and
-// channel, (N, C): what SumRows(dst, dx, H*W) computes, taken while dx is
-// written (a residual gradient added by SiLUConv2d.BackwardAdd is left
-// out). It is owned by the layer.
+// channel, (N, C), taken while dx is written (equal to summing each plane
+// of dx afterwards up to float32 rounding: the order of the sum depends on
+// the kernel set). A residual gradient added by SiLUConv2d.BackwardAdd is left out.
+// It is owned by the layer.
 func (g *GroupNorm) DxSums() []float32 { return g.dxSum[:g.n*g.C] }
 
 // BatchNorm normalises (N, C, H, W) per channel over N, H and W, as
@@ -408,18 +409,4 @@ func (b *BatchNorm) Backward(dy []float32) []float32 {
 		}
 	})
 	return dx
-}
-
-// SumRows sets dst[i] to the sum of row i of x, a (len(dst), cols) matrix;
-// each sum is taken by the simd dot kernel in blocks (as sum32) and rounded
-// to float32, independently of the thread count.
-func SumRows(dst, x []float32, cols int) {
-	if len(x) != len(dst)*cols {
-		panic(fmt.Sprintf("nn.SumRows: x has length %d, want %d rows of %d", len(x), len(dst), cols))
-	}
-	parallelFor(len(dst), cols, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dst[i] = float32(sum32(x[i*cols : (i+1)*cols]))
-		}
-	})
 }

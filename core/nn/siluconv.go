@@ -49,7 +49,8 @@ func (f *SiLUConv2d) Forward(x []float32, n, h, w int) (y []float32, ho, wo int)
 // its channel (a per-image bias such as a timestep embedding), without
 // changing x: with Norm the sum is formed group by group in cache. x and e
 // must stay unchanged until Backward, whose dx is the gradient of x + e
-// (the gradient of e is its sum over the pixels: Norm.DxSums).
+// (the gradient of e is its sum over the pixels; with Norm, Norm.DxSums
+// holds it after Backward).
 func (f *SiLUConv2d) ForwardShift(x, e []float32, n, h, w int) (y []float32, ho, wo int) {
 	c := f.Conv
 	if len(x) != n*c.In*h*w || len(e) != n*c.In {

@@ -17,7 +17,7 @@ import (
 // normalised activation goes straight into the convolution's padded input,
 // and the backward passes take the SiLU gradient inside the norm's.
 type resBlock struct {
-	cin, cout    int
+	cin          int
 	norm1, norm2 *nn.GroupNorm
 	act1, act2   *nn.SiLUConv2d
 	conv1, conv2 *nn.Conv2d
@@ -25,13 +25,11 @@ type resBlock struct {
 	skip         *nn.Conv2d // nil when cin == cout
 	attn         *nn.AttentionBlock
 
-	n, h, w  int
-	out      []float32
-	dembSumS []float32 // (N, cout) sum over pixels of dh1
+	out []float32
 }
 
 func newResBlock(p *nn.Params, name string, cin, cout, embDim, groups int, rng *rand.Rand) *resBlock {
-	b := &resBlock{cin: cin, cout: cout}
+	b := &resBlock{cin: cin}
 	b.norm1 = nn.NewGroupNorm(p, name+".norm1", groups, cin)
 	b.conv1 = nn.NewConv2d(p, name+".conv1", cin, cout, 3, 1, 1, true, rng)
 	b.emb = nn.NewLinear(p, name+".emb", embDim, cout, true, rng)
@@ -47,7 +45,6 @@ func newResBlock(p *nn.Params, name string, cin, cout, embDim, groups int, rng *
 
 // forward maps x (N, cin, H, W) and SiLU(emb) (N, E) to (N, cout, H, W).
 func (b *resBlock) forward(x, embS []float32, n, h, w int) []float32 {
-	b.n, b.h, b.w = n, h, w
 	h1, _, _ := b.act1.Forward(x, n, h, w)
 	e := b.emb.Forward(embS, n)                     // (N, cout)
 	h2, _, _ := b.act2.ForwardShift(h1, e, n, h, w) // h1 + e, formed in cache
@@ -64,14 +61,12 @@ func (b *resBlock) forward(x, embS []float32, n, h, w int) []float32 {
 
 // backward takes dout and returns dx; it adds dL/dSiLU(emb) into dembS.
 func (b *resBlock) backward(dout, dembS []float32) []float32 {
-	n := b.n
 	if b.attn != nil {
 		dout = b.attn.Backward(dout)
 	}
 	dh1 := b.act2.Backward(dout)
-	de := nn.Grow(&b.dembSumS, n*b.cout)
-	copy(de, b.norm2.DxSums()) // the sums over the pixels of dh1
-	nn.Accumulate(dembS, b.emb.Backward(de))
+	// The gradient of e: the sums over the pixels of dh1, (N, cout).
+	nn.Accumulate(dembS, b.emb.Backward(b.norm2.DxSums()))
 	// The skip branch's gradient joins dx as it is written: added by the
 	// norm's backward (identity) or accumulated by the 1x1 convolution.
 	if b.skip == nil {
@@ -117,8 +112,7 @@ type UNet struct {
 	mid0, mid1     *resBlock
 	midAttn        *nn.AttentionBlock
 	ups            []*upStage
-	outNorm        *nn.GroupNorm
-	outAct         *nn.SiLUConv2d // outNorm, SiLU, then outConv
+	outAct         *nn.SiLUConv2d // out_norm, SiLU, then outConv
 	outConv        *nn.Conv2d
 	embDim, midRes int
 
@@ -191,9 +185,8 @@ func New(cfg Config, rng *rand.Rand) (*UNet, error) {
 			size *= 2
 		}
 	}
-	u.outNorm = nn.NewGroupNorm(p, "out_norm", g, c)
 	u.outConv = nn.NewConv2d(p, "out_conv", c, cfg.InCh, 3, 1, 1, true, rng)
-	u.outAct = &nn.SiLUConv2d{Norm: u.outNorm, Conv: u.outConv}
+	u.outAct = &nn.SiLUConv2d{Norm: nn.NewGroupNorm(p, "out_norm", g, c), Conv: u.outConv}
 	return u, nil
 }
 

@@ -577,8 +577,8 @@
   ;; nr = 8): it adds the product of a packed 4-row panel of A (a[p*4+i])
   ;; and a packed 8-column panel of B (b[p*8+j]), p < kc, to the 4 x 8 tile
   ;; of C at c with row stride ldc (floats), or with store != 0 overwrites the
-  ;; tile with it. As in gemm_2x16 the 8 sums stay in registers and are added
-  ;; to C once, in the order of the generic loop (p ascending).
+  ;; tile with it. As in gemm_2x16 the sums (8 vectors of 4) stay in registers
+  ;; and are added to C once, in the order of the generic loop (p ascending).
   ;;
   ;; The loop does two steps of p per pass, the second behind its own exit
   ;; test (kc may be odd). The test is what makes the unrolled loop pay: V8
@@ -589,7 +589,7 @@
   ;; the loop's fixed cost (pointer updates, V8's stack check) once for two
   ;; steps. Measured in node 20 on the kernel alone (kc = 256, data in L1),
   ;; as a fraction of the same run's multiply-add peak: 0.81 here against
-  ;; 0.67 for gemm_2x16 (0.55 for this tile unrolled without the test). With
+  ;; 0.66 for gemm_2x16 (0.55 for this tile unrolled without the test). With
   ;; relaxed_madd both reach the peak of separate multiplies and adds.
   (func $gemm_4x8 (export "gemm_4x8") (param $kc i32) (param $a i32) (param $b i32) (param $c i32) (param $ldc i32) (param $store i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
