@@ -124,13 +124,16 @@ func TestConv2dAgainstDefinition(t *testing.T) {
 // TestSiLUConv2dMatchesSeparateLayers checks that the fused activation and
 // convolution gives the bits of SiLU followed by Conv2d: outputs, input
 // gradients and parameter gradients, fused (padded stride 1) and not.
-func TestSiLUConv2dMatchesSeparateLayers(t *testing.T) {
+func TestSiLUConv2dMatchesSeparateLayers(t *testing.T) { inEverySet(t, testSiLUConv2d) }
+
+// inEverySet runs test once with every kernel set this machine supports.
+func inEverySet(t *testing.T, test func(*testing.T)) {
 	defer simd.Use(simd.Impl())
 	for _, set := range simd.Supported() {
 		if err := simd.Use(set); err != nil {
 			t.Fatal(err)
 		}
-		t.Run("simd="+set, testSiLUConv2d)
+		t.Run("simd="+set, test)
 	}
 }
 
@@ -180,15 +183,7 @@ func testSiLUConv2d(t *testing.T) {
 // parameter gradients and DxSums bit for bit,
 // fused and not, over changes of geometry (the padded buffer keeps its
 // zero borders between calls of one geometry only).
-func TestNormSiLUConv2dMatchesSeparateLayers(t *testing.T) {
-	defer simd.Use(simd.Impl())
-	for _, set := range simd.Supported() {
-		if err := simd.Use(set); err != nil {
-			t.Fatal(err)
-		}
-		t.Run("simd="+set, testNormSiLUConv2d)
-	}
-}
+func TestNormSiLUConv2dMatchesSeparateLayers(t *testing.T) { inEverySet(t, testNormSiLUConv2d) }
 
 func testNormSiLUConv2d(t *testing.T) {
 	type geom struct{ n, h, w int }
