@@ -3,6 +3,7 @@
 package simd
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/klauspost/cpuid/v2"
@@ -28,8 +29,10 @@ var avx2 = kernelSet{
 	max:               maxAVX2Go,
 	expSubSum:         expSubSumAVX2Go,
 	gemm: gemmKernel{mr: 6, nr: 16, micro: gemm6x16AVX2, microStore: gemm6x16StoreAVX2, pack6: packA6AVX2Go, packB16: packB16AVX2,
-		edge:      [8]func(kc int, a, b, c []float32, ldc int){1: gemm1x16AVX2, 2: gemm2x16AVX2, 3: gemm3x16AVX2, 4: gemm4x16AVX2, 5: gemm5x16AVX2},
-		edgeStore: [8]func(kc int, a, b, c []float32, ldc int){1: gemm1x16StoreAVX2, 2: gemm2x16StoreAVX2, 3: gemm3x16StoreAVX2, 4: gemm4x16StoreAVX2, 5: gemm5x16StoreAVX2},
+		edge:       [8]func(kc int, a, b, c []float32, ldc int){1: gemm1x16AVX2, 2: gemm2x16AVX2, 3: gemm3x16AVX2, 4: gemm4x16AVX2, 5: gemm5x16AVX2},
+		edgeStore:  [8]func(kc int, a, b, c []float32, ldc int){1: gemm1x16StoreAVX2, 2: gemm2x16StoreAVX2, 3: gemm3x16StoreAVX2, 4: gemm4x16StoreAVX2, 5: gemm5x16StoreAVX2},
+		block:      gemmBlock6x16AVX2,
+		blockStore: gemmBlock6x16StoreAVX2,
 	},
 	silu8:     siluAVX2,
 	siluGrad8: siluGradAVX2,
@@ -42,6 +45,9 @@ var avx2 = kernelSet{
 	transpose8:    transpose8AVX2,
 	sumDot:        sumDotAVX2Go,
 	groupNormGrad: groupNormGradAVX2Go,
+
+	winoIn:  winoInAVX2Go,
+	winoOut: winoOutAVX2Go,
 }
 
 func dotAVX2Go(x, y []float32) float32 {
@@ -165,4 +171,43 @@ func packA6AVX2Go(dst, a []float32, lda, kc8 int, alpha float32) {
 		panic("simd: packA6 out of range")
 	}
 	packA6AVX2(dst, a, lda, kc8, alpha)
+}
+
+// winoInAVX2Go checks the bounds of winoInAVX2 (every index it reads and
+// writes) and calls it.
+func winoInAVX2Go(v []float32, vs int, x []float32, o [4]int, ld, planes, ps int) {
+	if planes <= 0 {
+		return
+	}
+	last := (planes-1)*ps + max(o[0], o[1], o[2], o[3]) + 3*ld + 9
+	if min(o[0], o[1], o[2], o[3]) < 0 || ld < 10 || ps < 0 || vs < 0 || last >= len(x) || 15*vs+planes*16 > len(v) {
+		panic(fmt.Sprintf("simd: winograd input transform out of range: len(v)=%d vs=%d len(x)=%d runs at %v ld=%d planes=%d ps=%d", len(v), vs, len(x), o, ld, planes, ps))
+	}
+	winoInAVX2(v, vs, x, o[0], o[1], o[2], o[3], ld, planes, ps)
+}
+
+// winoOutAVX2Go checks the bounds of winoOutAVX2 and calls it.
+func winoOutAVX2Go(y, m []float32, ms, mrow, rows int, o [4]int, runs, ld, yplane int, bias []float32, acc bool) {
+	if rows <= 0 || runs <= 0 {
+		return
+	}
+	if runs > 4 {
+		panic(fmt.Sprintf("simd: winograd output transform of %d runs", runs))
+	}
+	flags := 0
+	if acc {
+		flags |= 1
+	}
+	if bias != nil {
+		flags |= 2
+	}
+	lo, hi := o[0], o[0]
+	for _, v := range o[1:runs] {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if lo < 0 || ms < 0 || mrow < 0 || yplane < 0 || ld < 8 || (rows-1)*yplane+hi+ld+7 >= len(y) ||
+		15*ms+(rows-1)*mrow+16 > len(m) || (bias != nil && len(bias) < rows) {
+		panic(fmt.Sprintf("simd: winograd output transform out of range: len(y)=%d len(m)=%d ms=%d mrow=%d rows=%d runs at %v (%d) ld=%d yplane=%d len(bias)=%d", len(y), len(m), ms, mrow, rows, o, runs, ld, yplane, len(bias)))
+	}
+	winoOutAVX2(y, m, ms, mrow, rows, o[0], o[1], o[2], o[3], runs, ld, yplane, bias, flags)
 }

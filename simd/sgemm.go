@@ -42,8 +42,9 @@ type gemmKernel struct {
 	// are checked by the driver.
 	packB16 func(dst, b []float32, ldb, kc, panels int)
 
-	// Optional hooks for kernel sets whose every call costs tens of
-	// nanoseconds and whose Go code is slow (the wasm sets). block runs micro
+	// Optional hooks that save a call (and the Go loop around it) per tile:
+	// they matter most for the wasm sets, whose every call costs tens of
+	// nanoseconds, and for short products (Winograd's k = C). block runs micro
 	// over every tile of an m x n block of full tiles (m a multiple of mr, n
 	// of nr; A panels mr*kc apart, B panels nr*kc apart), column panels outer
 	// and row panels inner, as the driver does. packPanelA and packPanelB pack

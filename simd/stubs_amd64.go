@@ -67,6 +67,22 @@ func gemm6x16AVX2(kc int, a []float32, b []float32, c []float32, ldc int)
 //go:noescape
 func gemm6x16StoreAVX2(kc int, a []float32, b []float32, c []float32, ldc int)
 
+// gemmBlock6x16AVX2 adds the product of the packed 6-row panels of a (m/6 of
+// them, 6*kc apart) and the packed 16-column panels of b (n/16, 16*kc apart)
+// to the m x n block of c with row stride ldc, tile by tile like the 6x16
+// kernel; m must be a multiple of 6 and n of 16.
+//
+//go:noescape
+func gemmBlock6x16AVX2(kc int, a []float32, b []float32, c []float32, ldc int, m int, n int)
+
+// gemmBlock6x16StoreAVX2 stores the product of the packed 6-row panels of a (m/6 of
+// them, 6*kc apart) and the packed 16-column panels of b (n/16, 16*kc apart)
+// to the m x n block of c with row stride ldc, tile by tile like the 6x16
+// kernel; m must be a multiple of 6 and n of 16.
+//
+//go:noescape
+func gemmBlock6x16StoreAVX2(kc int, a []float32, b []float32, c []float32, ldc int, m int, n int)
+
 // gemm1x16AVX2 adds the product of the first 1 rows of the packed 6 x kc
 // panel a and the packed kc x 16 panel b to the 1 x 16 tile of c with row
 // stride ldc.
@@ -210,6 +226,17 @@ func sumDotAVX2(x []float32, y []float32) (sx float32, sxy float32)
 //
 //go:noescape
 func groupNormGradAVX2(dx []float32, dy []float32, xhat []float32, rstd float32, gamma float32, mdy float32, mdyx float32) float32
+
+// winoInAVX2 is winoInGeneric (the caller checks the bounds).
+//
+//go:noescape
+func winoInAVX2(v []float32, vs int, x []float32, o0 int, o1 int, o2 int, o3 int, ld int, planes int, ps int)
+
+// winoOutAVX2 is winoOutGeneric with flags 1 (acc) and 2 (bias); the caller
+// checks the bounds.
+//
+//go:noescape
+func winoOutAVX2(y []float32, m []float32, ms int, mrow int, rows int, o0 int, o1 int, o2 int, o3 int, runs int, ld int, yplane int, bias []float32, flags int)
 
 // fmaPeakAVX2 runs iters iterations of 12 independent 8-wide fused
 // multiply-adds (192 floating-point operations each).

@@ -36,31 +36,35 @@ func BenchmarkConv2d(b *testing.B) {
 	for _, s := range benchConvs {
 		for _, threads := range []int{1, 2} {
 			for _, dir := range []string{"fwd", "bwd"} {
-				name := fmt.Sprintf("%s/%s/shape=b%d/threads=%d/impl=cdp", dir, s.name, s.n, threads)
-				b.Run(name, func(b *testing.B) {
-					defer simd.SetThreads(simd.Threads())
-					simd.SetThreads(threads)
-					rng := newRNG(3)
-					p := NewParams()
-					conv := NewConv2d(p, "conv", s.cin, s.cout, s.k, s.s, s.pd, true, rng)
-					x := randn(rng, s.n*s.cin*s.h*s.w, 1)
-					y, ho, wo := conv.Forward(x, s.n, s.h, s.w)
-					dy := randn(rng, len(y), 1)
-					flops := 2 * float64(s.n*s.cout*ho*wo) * float64(s.cin*s.k*s.k)
-					if dir == "bwd" {
-						flops *= 2
-						conv.Backward(dy)
-					}
-					b.ResetTimer()
-					for i := 0; i < b.N; i++ {
+				for _, impl := range []string{"cdp", "im2col"} {
+					name := fmt.Sprintf("%s/%s/shape=b%d/threads=%d/impl=%s", dir, s.name, s.n, threads, impl)
+					b.Run(name, func(b *testing.B) {
+						defer simd.SetThreads(simd.Threads())
+						defer func() { convWinograd = true }()
+						convWinograd = impl == "cdp"
+						simd.SetThreads(threads)
+						rng := newRNG(3)
+						p := NewParams()
+						conv := NewConv2d(p, "conv", s.cin, s.cout, s.k, s.s, s.pd, true, rng)
+						x := randn(rng, s.n*s.cin*s.h*s.w, 1)
+						y, ho, wo := conv.Forward(x, s.n, s.h, s.w)
+						dy := randn(rng, len(y), 1)
+						flops := 2 * float64(s.n*s.cout*ho*wo) * float64(s.cin*s.k*s.k)
 						if dir == "bwd" {
+							flops *= 2
 							conv.Backward(dy)
-						} else {
-							conv.Forward(x, s.n, s.h, s.w)
 						}
-					}
-					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				})
+						b.ResetTimer()
+						for i := 0; i < b.N; i++ {
+							if dir == "bwd" {
+								conv.Backward(dy)
+							} else {
+								conv.Forward(x, s.n, s.h, s.w)
+							}
+						}
+						b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					})
+				}
 			}
 		}
 	}

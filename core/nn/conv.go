@@ -13,7 +13,9 @@ import (
 var convChunkCols = 1024
 
 // Conv2d is a 2-d convolution with a square kernel, as torch.nn.Conv2d
-// (dilation 1, groups 1), computed as im2col followed by simd.Sgemm.
+// (dilation 1, groups 1), computed as an implicit im2col product
+// (simd.SgemmPacked), or for the stride-1 3x3 layers that allow it by
+// Winograd's F(2x2, 3x3) (simd.Conv3x3Winograd, see useWinograd).
 type Conv2d struct {
 	P              *Params
 	In, Out        int // channels
@@ -499,10 +501,28 @@ func (c *Conv2d) product(out, wmat, in, bias []float32, beta float32, m, n int, 
 			src = *buf
 			padPlanes(src, in, n*g.c, g.h, g.w, g.pad)
 		}
+		if useWinograd(g, m, hp, wp) {
+			simd.Conv3x3Winograd(out, src, wmat, bias, beta, n, g.c, m, g.ho, g.wo)
+			return
+		}
 		pack = paddedPacker(src, convTaps(&c.taps, g.c, g.k, hp, wp), g.c, hp, wp, g.ho, g.wo)
 	default:
 		pack = colPacker(in, g)
 	}
 	simd.SgemmPacked(m, n*ohw, ckk, simd.RowMajorPacker(wmat, ckk), pack, bias, beta,
 		simd.GroupedC{C: out, Ldc: ohw, Group: ohw, GroupStride: m * ohw})
+}
+
+// convWinograd switches the Winograd path of product off (benchmarks time
+// both paths side by side; tests compare them).
+var convWinograd = true
+
+// useWinograd says whether product computes the stride-1 convolution g of
+// a bordered hp x wp input into m channels with simd.Conv3x3Winograd: a
+// 3x3 kernel whose output has the input's size, a shape and kernel set the
+// Winograd kernels serve, and enough channels on both sides for its 16
+// matrix products (C x 16 panels) to be worth their transforms.
+func useWinograd(g convGeom, m, hp, wp int) bool {
+	return convWinograd && g.k == 3 && hp == g.ho+2 && wp == g.wo+2 && g.c >= 16 && m >= 16 &&
+		simd.WinogradFits(g.ho, g.wo)
 }

@@ -82,7 +82,9 @@ func TestConv2dAgainstDefinition(t *testing.T) {
 		{2, 6, 3, 3, 1, 1, 5, 5}, // narrow
 		{2, 1, 8, 3, 1, 1, 6, 6}, // one input channel
 		{2, 32, 20, 3, 1, 0, 6, 6},
-		{2, 3, 8, 1, 1, 1, 4, 5}, // Pad > K-1: stride-1 input gradient by col2im
+		{2, 3, 8, 1, 1, 1, 4, 5},    // Pad > K-1: stride-1 input gradient by col2im
+		{2, 24, 40, 3, 1, 1, 6, 16}, // Winograd (where the kernel set has it), partial panel
+		{1, 16, 17, 3, 1, 1, 2, 8},  // Winograd, one tile row, short row panel
 	}
 	defer func(c int) { convWChunk = c }(convWChunk)
 	for _, chunk := range []int{0, 1, 2} {
@@ -270,6 +272,7 @@ func TestConv2dBackwardAdd(t *testing.T) {
 		{2, 6, 10, 1, 1, 0, 8, 8},
 		{2, 5, 9, 3, 1, 1, 6, 7},
 		{2, 4, 12, 3, 2, 1, 8, 8},
+		{2, 16, 20, 3, 1, 1, 4, 8}, // Winograd accumulating into dst
 	} {
 		rng := newRNG(uint64(c.cin + 31*c.k))
 		p := NewParams()
@@ -293,6 +296,63 @@ func TestConv2dBackwardAdd(t *testing.T) {
 			if d := math.Abs(float64(dst[i] - v)); d > 1e-5*(1+math.Abs(float64(v))) {
 				t.Fatalf("%+v: dst[%d] = %g, want %g", c, i, dst[i], v)
 			}
+		}
+	}
+}
+
+// TestConv2dWinograd: where the kernel set has the Winograd kernels, the
+// stride-1 3x3 convolutions with at least 16 channels on both sides and an
+// even height and a width that is a multiple of 8 take that path (forward
+// and input gradient), and agree with the im2col product within float32
+// rounding; other shapes keep im2col.
+func TestConv2dWinograd(t *testing.T) {
+	type cfg struct{ n, cin, cout, h, w int }
+	for _, c := range []cfg{{2, 16, 16, 8, 8}, {3, 32, 24, 6, 16}, {1, 48, 16, 2, 24}} {
+		g := convGeom{c: c.cin, h: c.h, w: c.w, ho: c.h, wo: c.w, k: 3, s: 1, pad: 1}
+		gb := convGeom{c: c.cout, h: c.h, w: c.w, ho: c.h, wo: c.w, k: 3, s: 1, pad: 1}
+		if want := simd.WinogradFits(c.h, c.w); useWinograd(g, c.cout, c.h+2, c.w+2) != want || useWinograd(gb, c.cin, c.h+2, c.w+2) != want {
+			t.Fatalf("%+v: useWinograd disagrees with simd.WinogradFits = %v", c, want)
+		}
+		run := func(wino bool) (y, dx, grads []float32) {
+			defer func() { convWinograd = true }()
+			convWinograd = wino
+			rng := newRNG(uint64(c.cin*7 + c.cout))
+			p := NewParams()
+			conv := NewConv2d(p, "conv", c.cin, c.cout, 3, 1, 1, true, rng)
+			x := randn(rng, c.n*c.cin*c.h*c.w, 1)
+			y, _, _ = conv.Forward(x, c.n, c.h, c.w)
+			dy := randn(rng, len(y), 1)
+			dx = conv.Backward(dy)
+			return append([]float32(nil), y...), append([]float32(nil), dx...), p.G
+		}
+		y1, dx1, g1 := run(true)
+		y2, dx2, g2 := run(false)
+		for name, pair := range map[string][2][]float32{"y": {y1, y2}, "dx": {dx1, dx2}, "grads": {g1, g2}} {
+			ref := make([]float64, len(pair[1]))
+			for i, v := range pair[1] {
+				ref[i] = float64(v)
+			}
+			if e := maxRelErr(pair[0], ref); e > 2e-6 {
+				t.Errorf("%+v: %s differs from im2col by %.3g", c, name, e)
+			}
+		}
+	}
+	geom := func(c, h, w, ho, k, pad int) convGeom {
+		return convGeom{c: c, h: h, w: w, ho: ho, wo: ho * w / h, k: k, s: 1, pad: pad}
+	}
+	for _, bad := range []struct {
+		g      convGeom
+		m      int
+		hp, wp int
+	}{
+		{geom(16, 8, 8, 8, 3, 1), 8, 10, 10},  // too few output channels
+		{geom(8, 8, 8, 8, 3, 1), 16, 10, 10},  // too few input channels
+		{geom(16, 8, 6, 8, 3, 1), 16, 10, 8},  // width not a multiple of 8
+		{geom(16, 8, 8, 6, 3, 0), 16, 8, 8},   // output smaller than input
+		{geom(16, 8, 8, 8, 5, 2), 16, 12, 12}, // 5x5
+	} {
+		if useWinograd(bad.g, bad.m, bad.hp, bad.wp) {
+			t.Errorf("useWinograd(%+v, m=%d, %dx%d) is true", bad.g, bad.m, bad.hp, bad.wp)
 		}
 	}
 }

@@ -159,6 +159,7 @@ func TestConv2dGrad(t *testing.T) {
 		{2, 2, 3, 2, 2, 0, 6, 6},
 		{2, 2, 3, 4, 3, 2, 7, 8},
 		{1, 2, 2, 3, 1, 0, 3, 3},
+		{1, 16, 16, 3, 1, 1, 2, 8}, // Winograd where the kernel set has it
 	}
 	defer func(old int) { convChunkCols = old }(convChunkCols)
 	for _, chunk := range []int{1, 40, 1 << 20} {

@@ -31,6 +31,8 @@ func main() {
 	expSubSum()
 	gemm6x16("gemm6x16AVX2", false)
 	gemm6x16("gemm6x16StoreAVX2", true)
+	gemmBlock6x16("gemmBlock6x16AVX2", false)
+	gemmBlock6x16("gemmBlock6x16StoreAVX2", true)
 	for rows := 1; rows < 6; rows++ {
 		gemmRx16(fmt.Sprintf("gemm%dx16AVX2", rows), false, rows)
 		gemmRx16(fmt.Sprintf("gemm%dx16StoreAVX2", rows), true, rows)
@@ -46,6 +48,8 @@ func main() {
 	transpose8()
 	sumDot()
 	groupNormGrad()
+	winoIn()
+	winoOut()
 	fmaPeak()
 	Generate()
 }
@@ -492,6 +496,15 @@ func gemmRx16(name string, overwrite bool, rows int) {
 	c := Load(Param("c").Base(), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
+	gemmTile(kc, a, b, c, ldc, rows, overwrite)
+	VZEROUPPER()
+	RET()
+}
+
+// gemmTile emits the body of a rows x 16 micro-kernel: it consumes kc and
+// leaves a and b one panel further on (the next row panel of A, the next
+// column panel of B) and c at the tile's last row.
+func gemmTile(kc, a, b, c, ldc Register, rows int, overwrite bool) {
 	// Prefetch the C tile (6 rows of 64 bytes, possibly across two lines):
 	// it is read only at the end.
 	{
@@ -563,6 +576,55 @@ func gemmRx16(name string, overwrite bool, rows int) {
 			ADDQ(ldc, c)
 		}
 	}
+}
+
+// gemmBlock6x16 runs the 6x16 kernel over every tile of an m x n block of
+// full tiles (see gemmKernel.block): column panels outer, row panels inner,
+// with no Go call per tile.
+func gemmBlock6x16(name string, overwrite bool) {
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c []float32, ldc, m, n int)")
+	Pragma("noescape")
+	what := "adds the product of"
+	if overwrite {
+		what = "stores the product of"
+	}
+	Doc(name+" "+what+" the packed 6-row panels of a (m/6 of",
+		"them, 6*kc apart) and the packed 16-column panels of b (n/16, 16*kc apart)",
+		"to the m x n block of c with row stride ldc, tile by tile like the 6x16",
+		"kernel; m must be a multiple of 6 and n of 16.")
+	kc := Load(Param("kc"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	b := Load(Param("b").Base(), GP64())
+	nb := Load(Param("n"), GP64())
+	SHLQ(U8(2), nb)
+	jb := GP64()
+	XORQ(jb, jb)
+	Label("blk_cols")
+	CMPQ(jb, nb)
+	JGE(LabelRef("blk_done"))
+	a := Load(Param("a").Base(), GP64())
+	c := Load(Param("c").Base(), GP64())
+	ADDQ(jb, c)
+	i := Load(Param("m"), GP64())
+	Label("blk_rows")
+	TESTQ(i, i)
+	JLE(LabelRef("blk_next"))
+	bt, tk := GP64(), GP64()
+	MOVQ(b, bt)
+	MOVQ(kc, tk)
+	gemmTile(tk, a, bt, c, ldc, 6, overwrite)
+	ADDQ(ldc, c)
+	SUBQ(U8(6), i)
+	JMP(LabelRef("blk_rows"))
+	Label("blk_next")
+	step := GP64()
+	MOVQ(kc, step)
+	SHLQ(U8(6), step)
+	ADDQ(step, b)
+	ADDQ(U8(64), jb)
+	JMP(LabelRef("blk_cols"))
+	Label("blk_done")
 	VZEROUPPER()
 	RET()
 }
@@ -1032,4 +1094,255 @@ func groupNormGrad() {
 		VADDPS(t, acc[u], acc[u])
 	})
 	returnSum(acc)
+}
+
+// winoIn is the Winograd F(2x2, 3x3) input transform of one panel of 16
+// tiles (winograd.go), in two groups of 8: each group's two runs of 4 tiles
+// are loaded as 8 values from each patch row's start and 8 from 2 further
+// on, whose even and odd columns VSHUFPS separates (lanes A0 A1 B0 B1 A2 A3
+// B2 B3). Both groups of a plane are done together, so every 64-byte line
+// of v is written whole at once. Rows 1 and 2 are transformed first, as
+// they appear in two outputs each.
+func winoIn() {
+	TEXT("winoInAVX2", NOSPLIT, "func(v []float32, vs int, x []float32, o0, o1, o2, o3, ld, planes, ps int)")
+	Pragma("noescape")
+	Doc("winoInAVX2 is winoInGeneric (the caller checks the bounds).")
+	vb := Load(Param("v").Base(), GP64())
+	vsb := Load(Param("vs"), GP64())
+	SHLQ(U8(2), vsb)
+	vs3 := GP64()
+	LEAQ(Mem{Base: vsb, Index: vsb, Scale: 2}, vs3)
+	x := Load(Param("x").Base(), GP64())
+	var runs [4]Register
+	for i := range runs {
+		runs[i] = Load(Param(fmt.Sprintf("o%d", i)), GP64())
+		LEAQ(Mem{Base: x, Index: runs[i], Scale: 4}, runs[i])
+	}
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	ld3 := GP64()
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	n := Load(Param("planes"), GP64())
+	ps := Load(Param("ps"), GP64())
+	SHLQ(U8(2), ps)
+	row := func(p Register, r, disp int) Mem {
+		switch r {
+		case 0:
+			return Mem{Base: p, Disp: disp}
+		case 1:
+			return Mem{Base: p, Index: ld, Scale: 1, Disp: disp}
+		case 2:
+			return Mem{Base: p, Index: ld, Scale: 2, Disp: disp}
+		}
+		return Mem{Base: p, Index: ld3, Scale: 1, Disp: disp}
+	}
+	// rowT returns the row transform of patch row r of runs pa and pb:
+	// d0-d2, d1+d2, d2-d1, d1-d3.
+	rowT := func(pa, pb Register, r int) [4]VecVirtual {
+		a0, b0, a2, b2 := YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(row(pa, r, 0), a0)
+		VMOVUPS(row(pb, r, 0), b0)
+		VMOVUPS(row(pa, r, 8), a2)
+		VMOVUPS(row(pb, r, 8), b2)
+		d0, d1, d2, d3 := YMM(), YMM(), YMM(), YMM()
+		VSHUFPS(U8(0x88), b0, a0, d0)
+		VSHUFPS(U8(0xDD), b0, a0, d1)
+		VSHUFPS(U8(0x88), b2, a2, d2)
+		VSHUFPS(U8(0xDD), b2, a2, d3)
+		t := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
+		VSUBPS(d2, d0, t[0])
+		VADDPS(d2, d1, t[1])
+		VSUBPS(d1, d2, t[2])
+		VSUBPS(d3, d1, t[3])
+		return t
+	}
+	// store writes element xi = 4r+c at vb + xi*vs + disp.
+	store := func(y VecVirtual, r, c, disp int) {
+		q := vb
+		if r > 0 {
+			q = GP64()
+			switch r {
+			case 1:
+				LEAQ(Mem{Base: vb, Index: vsb, Scale: 4}, q)
+			case 2:
+				LEAQ(Mem{Base: vb, Index: vsb, Scale: 8}, q)
+			case 3:
+				LEAQ(Mem{Base: vb, Index: vs3, Scale: 4}, q)
+			}
+		}
+		switch c {
+		case 0:
+			VMOVUPS(y, Mem{Base: q, Disp: disp})
+		case 1:
+			VMOVUPS(y, Mem{Base: q, Index: vsb, Scale: 1, Disp: disp})
+		case 2:
+			VMOVUPS(y, Mem{Base: q, Index: vsb, Scale: 2, Disp: disp})
+		case 3:
+			VMOVUPS(y, Mem{Base: q, Index: vs3, Scale: 1, Disp: disp})
+		}
+	}
+	group := func(pa, pb Register, disp int) {
+		t1 := rowT(pa, pb, 1)
+		t2 := rowT(pa, pb, 2)
+		for c := 0; c < 4; c++ {
+			s, d := YMM(), YMM()
+			VADDPS(t2[c], t1[c], s)
+			store(s, 1, c, disp)
+			VSUBPS(t1[c], t2[c], d)
+			store(d, 2, c, disp)
+		}
+		t0 := rowT(pa, pb, 0)
+		for c := 0; c < 4; c++ {
+			d := YMM()
+			VSUBPS(t2[c], t0[c], d)
+			store(d, 0, c, disp)
+		}
+		t3 := rowT(pa, pb, 3)
+		for c := 0; c < 4; c++ {
+			d := YMM()
+			VSUBPS(t3[c], t1[c], d)
+			store(d, 3, c, disp)
+		}
+	}
+	Label("wi_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("wi_done"))
+	group(runs[0], runs[1], 0)
+	group(runs[2], runs[3], 32)
+	for _, p := range runs {
+		ADDQ(ps, p)
+	}
+	ADDQ(U8(64), vb)
+	DECQ(n)
+	JMP(LabelRef("wi_loop"))
+	Label("wi_done")
+	VZEROUPPER()
+	RET()
+}
+
+// winoOut is the Winograd F(2x2, 3x3) output transform of one panel of 16
+// tiles (winograd.go), both groups of a channel together (each 64-byte
+// line of m is read whole at once). VUNPCKLPS and VUNPCKHPS of an output
+// row's two columns give the 8 outputs in that row of the group's first
+// and second run, in order.
+func winoOut() {
+	TEXT("winoOutAVX2", NOSPLIT, "func(y, m []float32, ms, mrow, rows, o0, o1, o2, o3, runs, ld, yplane int, bias []float32, flags int)")
+	Pragma("noescape")
+	Doc("winoOutAVX2 is winoOutGeneric with flags 1 (acc) and 2 (bias); the caller",
+		"checks the bounds.")
+	yb := Load(Param("y").Base(), GP64())
+	mb := Load(Param("m").Base(), GP64())
+	msb := Load(Param("ms"), GP64())
+	SHLQ(U8(2), msb)
+	ms3 := GP64()
+	LEAQ(Mem{Base: msb, Index: msb, Scale: 2}, ms3)
+	mrow := Load(Param("mrow"), GP64())
+	SHLQ(U8(2), mrow)
+	n := Load(Param("rows"), GP64())
+	var outs [4]Register
+	for i := range outs {
+		outs[i] = Load(Param(fmt.Sprintf("o%d", i)), GP64())
+		LEAQ(Mem{Base: yb, Index: outs[i], Scale: 4}, outs[i])
+	}
+	nruns := Load(Param("runs"), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	yplane := Load(Param("yplane"), GP64())
+	SHLQ(U8(2), yplane)
+	bp := Load(Param("bias").Base(), GP64())
+	flags := Load(Param("flags"), GP64())
+	// load returns element xi = 4r+c of the current row.
+	load := func(r, c, disp int) VecVirtual {
+		q := mb
+		if r > 0 {
+			q = GP64()
+			switch r {
+			case 1:
+				LEAQ(Mem{Base: mb, Index: msb, Scale: 4}, q)
+			case 2:
+				LEAQ(Mem{Base: mb, Index: msb, Scale: 8}, q)
+			case 3:
+				LEAQ(Mem{Base: mb, Index: ms3, Scale: 4}, q)
+			}
+		}
+		y := YMM()
+		switch c {
+		case 0:
+			VMOVUPS(Mem{Base: q, Disp: disp}, y)
+		case 1:
+			VMOVUPS(Mem{Base: q, Index: msb, Scale: 1, Disp: disp}, y)
+		case 2:
+			VMOVUPS(Mem{Base: q, Index: msb, Scale: 2, Disp: disp}, y)
+		case 3:
+			VMOVUPS(Mem{Base: q, Index: ms3, Scale: 1, Disp: disp}, y)
+		}
+		return y
+	}
+	// group transforms lanes disp/4.. of the row and stores runs ya
+	// (always) and yb (when more than first runs are valid).
+	group := func(ya, yb Register, disp, first int, pre string) {
+		var s0, s1 [4]VecVirtual
+		for c := 0; c < 4; c++ {
+			m0, m1, m2, m3 := load(0, c, disp), load(1, c, disp), load(2, c, disp), load(3, c, disp)
+			s0[c], s1[c] = YMM(), YMM()
+			VADDPS(m1, m0, s0[c])
+			VADDPS(m2, s0[c], s0[c])
+			VSUBPS(m2, m1, s1[c])
+			VSUBPS(m3, s1[c], s1[c])
+		}
+		out := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()} // y00 y01 y10 y11
+		for i, s := range [][4]VecVirtual{s0, s1} {
+			VADDPS(s[1], s[0], out[2*i])
+			VADDPS(s[2], out[2*i], out[2*i])
+			VSUBPS(s[2], s[1], out[2*i+1])
+			VSUBPS(s[3], out[2*i+1], out[2*i+1])
+		}
+		TESTQ(U32(2), flags)
+		JZ(LabelRef(pre + "_nobias"))
+		b := YMM()
+		VBROADCASTSS(Mem{Base: bp}, b)
+		for _, o := range out {
+			VADDPS(b, o, o)
+		}
+		Label(pre + "_nobias")
+		ra0, rb0, ra1, rb1 := YMM(), YMM(), YMM(), YMM()
+		VUNPCKLPS(out[1], out[0], ra0)
+		VUNPCKHPS(out[1], out[0], rb0)
+		VUNPCKLPS(out[3], out[2], ra1)
+		VUNPCKHPS(out[3], out[2], rb1)
+		TESTQ(U32(1), flags)
+		JZ(LabelRef(pre + "_store"))
+		VADDPS(Mem{Base: ya}, ra0, ra0)
+		VADDPS(Mem{Base: ya, Index: ld, Scale: 1}, ra1, ra1)
+		CMPQ(nruns, U8(first+1))
+		JLE(LabelRef(pre + "_store"))
+		VADDPS(Mem{Base: yb}, rb0, rb0)
+		VADDPS(Mem{Base: yb, Index: ld, Scale: 1}, rb1, rb1)
+		Label(pre + "_store")
+		VMOVUPS(ra0, Mem{Base: ya})
+		VMOVUPS(ra1, Mem{Base: ya, Index: ld, Scale: 1})
+		CMPQ(nruns, U8(first+1))
+		JLE(LabelRef(pre + "_done"))
+		VMOVUPS(rb0, Mem{Base: yb})
+		VMOVUPS(rb1, Mem{Base: yb, Index: ld, Scale: 1})
+		Label(pre + "_done")
+	}
+	Label("wo_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("wo_done"))
+	group(outs[0], outs[1], 0, 0, "wo_g0")
+	CMPQ(nruns, U8(2))
+	JLE(LabelRef("wo_next"))
+	group(outs[2], outs[3], 32, 2, "wo_g1")
+	Label("wo_next")
+	ADDQ(U8(4), bp)
+	ADDQ(mrow, mb)
+	for _, o := range outs {
+		ADDQ(yplane, o)
+	}
+	DECQ(n)
+	JMP(LabelRef("wo_loop"))
+	Label("wo_done")
+	VZEROUPPER()
+	RET()
 }
