@@ -48,6 +48,7 @@ var avx2 = kernelSet{
 
 	winoIn:  winoInAVX2Go,
 	winoOut: winoOutAVX2Go,
+	winoDy:  winoDyAVX2Go,
 }
 
 func dotAVX2Go(x, y []float32) float32 {
@@ -175,15 +176,29 @@ func packA6AVX2Go(dst, a []float32, lda, kc8 int, alpha float32) {
 
 // winoInAVX2Go checks the bounds of winoInAVX2 (every index it reads and
 // writes) and calls it.
-func winoInAVX2Go(v []float32, vs int, x []float32, o [4]int, ld, planes, ps int) {
+func winoInAVX2Go(v []float32, vs, vc int, x []float32, o [4]int, ld, planes, ps int) {
+	winoCheck("input", v, vs, vc, x, o, ld, 10, 4, planes, ps)
+	winoInAVX2(v, vs, vc, x, o[0], o[1], o[2], o[3], ld, planes, ps)
+}
+
+// winoDyAVX2Go checks the bounds of winoDyAVX2 and calls it.
+func winoDyAVX2Go(v []float32, vs, vc int, dy []float32, o [4]int, ld, planes, ps int) {
+	winoCheck("output gradient", v, vs, vc, dy, o, ld, 8, 2, planes, ps)
+	winoDyAVX2(v, vs, vc, dy, o[0], o[1], o[2], o[3], ld, planes, ps)
+}
+
+// winoCheck panics unless a transform of planes planes (ps apart) that
+// reads rows x cols values (rows ld apart) from each run o[i] of x and
+// writes 16 lanes of 16 elements (vs apart) per plane (vc apart) stays in
+// range.
+func winoCheck(what string, v []float32, vs, vc int, x []float32, o [4]int, ld, cols, rows, planes, ps int) {
 	if planes <= 0 {
 		return
 	}
-	last := (planes-1)*ps + max(o[0], o[1], o[2], o[3]) + 3*ld + 9
-	if min(o[0], o[1], o[2], o[3]) < 0 || ld < 10 || ps < 0 || vs < 0 || last >= len(x) || 15*vs+planes*16 > len(v) {
-		panic(fmt.Sprintf("simd: winograd input transform out of range: len(v)=%d vs=%d len(x)=%d runs at %v ld=%d planes=%d ps=%d", len(v), vs, len(x), o, ld, planes, ps))
+	last := (planes-1)*ps + max(o[0], o[1], o[2], o[3]) + (rows-1)*ld + cols - 1
+	if min(o[0], o[1], o[2], o[3]) < 0 || ld < cols || ps < 0 || vs < 0 || vc < 16 || last >= len(x) || 15*vs+(planes-1)*vc+16 > len(v) {
+		panic(fmt.Sprintf("simd: winograd %s transform out of range: len(v)=%d vs=%d vc=%d len(x)=%d runs at %v ld=%d planes=%d ps=%d", what, len(v), vs, vc, len(x), o, ld, planes, ps))
 	}
-	winoInAVX2(v, vs, x, o[0], o[1], o[2], o[3], ld, planes, ps)
 }
 
 // winoOutAVX2Go checks the bounds of winoOutAVX2 and calls it.

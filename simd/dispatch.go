@@ -57,8 +57,9 @@ type kernelSet struct {
 	// loops winoInGeneric and winoOutGeneric are their reference) for a set
 	// whose gemm has nr = 16: nil means Conv3x3Winograd is not offered and
 	// convolutions take their im2col product.
-	winoIn  func(v []float32, vs int, x []float32, o [4]int, ld, planes, ps int)
+	winoIn  func(v []float32, vs, vc int, x []float32, o [4]int, ld, planes, ps int)
 	winoOut func(y, m []float32, ms, mrow, rows int, o [4]int, runs, ld, yplane int, bias []float32, acc bool)
+	winoDy  func(v []float32, vs, vc int, dy []float32, o [4]int, ld, planes, ps int)
 
 	// gemmPlain, when set (micro != nil), is the kernel of Sgemm, for a set
 	// whose best tile for a plain product differs from the one its packed

@@ -152,8 +152,8 @@ func TestWasmSIMD128Exact(t *testing.T) {
 					ldb = kk
 				}
 				got, want := slices.Clone(c0), slices.Clone(c0)
-				sgemm(g.g, tr[0], tr[1], m, n, kk, alpha, a, lda, b, ldb, beta, got, n)
-				sgemm(generic.gemm, tr[0], tr[1], m, n, kk, alpha, a, lda, b, ldb, beta, want, n)
+				sgemm(g.g, Threads(), tr[0], tr[1], m, n, kk, alpha, a, lda, b, ldb, beta, got, n)
+				sgemm(generic.gemm, Threads(), tr[0], tr[1], m, n, kk, alpha, a, lda, b, ldb, beta, want, n)
 				if i := sameBits(got, want); i >= 0 {
 					t.Fatalf("sgemm (%s) %dx%dx%d trans=%v alpha=%v beta=%v: c[%d] = %v, generic %v", g.name, m, n, kk, tr, alpha, beta, i, got[i], want[i])
 				}
@@ -172,7 +172,7 @@ func TestWasmSIMD128Exact(t *testing.T) {
 	a, b := simdtest.Rand(r, m*kk), simdtest.Rand(r, kk*n)
 	got, want := make([]float32, m*n), make([]float32, m*n)
 	Sgemm(false, true, m, n, kk, 1.5, a, kk, b, kk, 0, got, n)
-	sgemm(generic.gemm, false, true, m, n, kk, 1.5, a, kk, b, kk, 0, want, n)
+	sgemm(generic.gemm, Threads(), false, true, m, n, kk, 1.5, a, kk, b, kk, 0, want, n)
 	if i := sameBits(got, want); i >= 0 {
 		t.Fatalf("Sgemm %dx%dx%d: c[%d] = %v, generic %v", m, n, kk, i, got[i], want[i])
 	}
@@ -550,7 +550,7 @@ func BenchmarkWasmSgemmDriver(b *testing.B) {
 	x, y, c := simdtest.Rand(r, 48*48), simdtest.Rand(r, 48*48), make([]float32, 48*48)
 	for i := 0; i < 1000; i++ {
 		for _, v := range variants {
-			sgemm(v.g, i%2 == 1, i%4 >= 2, 48, 48, 48, 1, x, 48, y, 48, 0, c, 48)
+			sgemm(v.g, Threads(), i%2 == 1, i%4 >= 2, 48, 48, 48, 1, x, 48, y, 48, 0, c, 48)
 		}
 	}
 	for _, sh := range []struct {
@@ -570,7 +570,7 @@ func BenchmarkWasmSgemmDriver(b *testing.B) {
 		for _, v := range variants {
 			b.Run(fmt.Sprintf("shape=%dx%dx%d%s/driver=%s/impl=%s", sh.m, sh.n, sh.k, op, v.name, k.name), func(b *testing.B) {
 				for b.Loop() {
-					sgemm(v.g, sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, x, lda, y, ldb, 0, c, sh.n)
+					sgemm(v.g, Threads(), sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, x, lda, y, ldb, 0, c, sh.n)
 				}
 				b.ReportMetric(2*float64(sh.m*sh.n*sh.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
@@ -782,7 +782,7 @@ func BenchmarkWasmSgemmSideBySide(b *testing.B) {
 		b.Run(fmt.Sprintf("shape=%dx%dx%d/impl=%s", n, n, n, k.name), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 2))
 			x, y, c := simdtest.Rand(r, n*n), simdtest.Rand(r, n*n), make([]float32, n*n)
-			run := func(g gemmKernel) { sgemm(g, false, false, n, n, n, 1, x, n, y, n, 0, c, n) }
+			run := func(g gemmKernel) { sgemm(g, Threads(), false, false, n, n, n, 1, x, n, y, n, 0, c, n) }
 			for range 3 { // warm up V8's optimising tier (see BenchmarkWasmSgemmDriver)
 				for _, v := range variants {
 					run(v.g)

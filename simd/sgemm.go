@@ -194,8 +194,9 @@ func gemmTasks(mr, nr, m, n, workers int) (mc, mBlocks, split int) {
 	return mc, mBlocks, split
 }
 
-// sgemm runs the packed driver with kernel k. Arguments are already checked.
-func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// sgemm runs the packed driver with kernel k on up to nthreads goroutines.
+// Arguments are already checked.
+func sgemm(k gemmKernel, nthreads int, transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	// C = beta*C first; then every block adds alpha*op(A)op(B). With beta = 0
 	// and a microStore kernel the first k block overwrites C instead (unless
 	// there is no product to store).
@@ -216,7 +217,6 @@ func sgemm(k gemmKernel, transA, transB bool, m, n, kk int, alpha float32, a []f
 		return
 	}
 	mr, nr := k.mr, k.nr
-	nthreads := Threads()
 	if work := m * n * kk; work < 64*64*64 {
 		nthreads = 1
 	}
@@ -451,6 +451,8 @@ func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int, 
 				copy(out[:cols], b[(pc+p)*ldb+jc+jr:])
 				clear(out[cols:])
 			}
+		case cols == 16 && nr == 16 && current.Load().transpose8 != nil:
+			Transpose(panel, 16, b[(jc+jr)*ldb+pc:], ldb, 16, kc)
 		case cols == 16 && nr == 16:
 			packBTrans16(panel, b[(jc+jr)*ldb+pc:], ldb, kc)
 		default:

@@ -91,7 +91,7 @@ func Similarity(s, a, b []float32, n, m, d int, tau float32) {
 	if n == 0 || m == 0 {
 		return
 	}
-	sgemm(current.Load().gemmPlain, false, true, n, m, d, 1/tau, a, max(d, 1), b, max(d, 1), 0, s, m)
+	sgemm(current.Load().gemmPlain, Threads(), false, true, n, m, d, 1/tau, a, max(d, 1), b, max(d, 1), 0, s, m)
 }
 
 // SoftmaxRows replaces each row of the rows x cols matrix x by its softmax,
@@ -138,7 +138,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	sgemm(current.Load().gemmPlain, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemm(current.Load().gemmPlain, Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func checkStrided(name string, buf []float32, rows, cols, ld int) {

@@ -230,13 +230,18 @@ func groupNormGradAVX2(dx []float32, dy []float32, xhat []float32, rstd float32,
 // winoInAVX2 is winoInGeneric (the caller checks the bounds).
 //
 //go:noescape
-func winoInAVX2(v []float32, vs int, x []float32, o0 int, o1 int, o2 int, o3 int, ld int, planes int, ps int)
+func winoInAVX2(v []float32, vs int, vc int, x []float32, o0 int, o1 int, o2 int, o3 int, ld int, planes int, ps int)
 
 // winoOutAVX2 is winoOutGeneric with flags 1 (acc) and 2 (bias); the caller
 // checks the bounds.
 //
 //go:noescape
 func winoOutAVX2(y []float32, m []float32, ms int, mrow int, rows int, o0 int, o1 int, o2 int, o3 int, runs int, ld int, yplane int, bias []float32, flags int)
+
+// winoDyAVX2 is winoDyGeneric (the caller checks the bounds).
+//
+//go:noescape
+func winoDyAVX2(v []float32, vs int, vc int, dy []float32, o0 int, o1 int, o2 int, o3 int, ld int, planes int, ps int)
 
 // fmaPeakAVX2 runs iters iterations of 12 independent 8-wide fused
 // multiply-adds (192 floating-point operations each).

@@ -40,9 +40,9 @@ func winoLane(l int) (run, tile int) {
 // winoInGeneric is the input transform of one panel of 16 tiles over
 // planes channels: the patch of lane l in channel ci starts at
 // x[ci*ps+o[run]+2*tile] (rows ld apart), and its transformed element xi is
-// written to v[xi*vs+ci*16+l]. The row transform (along a patch row) comes
+// written to v[xi*vs+ci*vc+l]. The row transform (along a patch row) comes
 // first, then the column transform.
-func winoInGeneric(v []float32, vs int, x []float32, o [4]int, ld, planes, ps int) {
+func winoInGeneric(v []float32, vs, vc int, x []float32, o [4]int, ld, planes, ps int) {
 	for ci := 0; ci < planes; ci++ {
 		for l := 0; l < 16; l++ {
 			run, tile := winoLane(l)
@@ -53,11 +53,38 @@ func winoInGeneric(v []float32, vs int, x []float32, o [4]int, ld, planes, ps in
 				t[r] = [4]float32{d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]}
 			}
 			for c := 0; c < 4; c++ {
-				q := ci*16 + l
+				q := ci*vc + l
 				v[c*vs+q] = t[0][c] - t[2][c]
 				v[(4+c)*vs+q] = t[1][c] + t[2][c]
 				v[(8+c)*vs+q] = t[2][c] - t[1][c]
 				v[(12+c)*vs+q] = t[1][c] - t[3][c]
+			}
+		}
+	}
+}
+
+// winoDyGeneric is the transform of the output gradient for the weight
+// gradient, over one panel of 16 tiles and planes channels: the 2x2 tile of
+// lane l in channel co starts at dy[co*ps+o[run]+2*tile] (rows ld apart),
+// and element xi of A dy A^T is written to v[xi*vs+co*vc+l], with
+//
+//	A^T = [1 1 1 0; 0 1 -1 -1]
+//
+// A times dy first (its rows p, q), then each row times A^T: p, p+q, p-q, -q.
+func winoDyGeneric(v []float32, vs, vc int, dy []float32, o [4]int, ld, planes, ps int) {
+	for co := 0; co < planes; co++ {
+		for l := 0; l < 16; l++ {
+			run, tile := winoLane(l)
+			b := co*ps + o[run] + 2*tile
+			d00, d01, d10, d11 := dy[b], dy[b+1], dy[b+ld], dy[b+ld+1]
+			rows := [4][2]float32{{d00, d01}, {d00 + d10, d01 + d11}, {d00 - d10, d01 - d11}, {-d10, -d11}}
+			q := co*vc + l
+			for r, pq := range rows {
+				p, s := pq[0], pq[1]
+				v[4*r*vs+q] = p
+				v[(4*r+1)*vs+q] = p + s
+				v[(4*r+2)*vs+q] = p - s
+				v[(4*r+3)*vs+q] = -s
 			}
 		}
 	}
@@ -109,6 +136,10 @@ func winoOutGeneric(y, m []float32, ms, mrow, rows int, o [4]int, runs, ld, ypla
 // tiles per block (benchmarks).
 var winoBlockTiles int
 
+// winoGradChunk, when positive (a multiple of 16), overrides the number of
+// tiles per chunk of Conv3x3WinogradWeightGrad (tests, benchmarks).
+var winoGradChunk int
+
 // winoGenericTransforms, when set (tests), makes Conv3x3Winograd use the
 // generic transforms with the current set's matrix kernel.
 var winoGenericTransforms bool
@@ -118,7 +149,7 @@ var winoGenericTransforms bool
 // Winograd transforms (AVX2; elsewhere the caller uses its im2col product).
 func WinogradFits(h, w int) bool {
 	k := current.Load()
-	return h > 0 && w > 0 && h%2 == 0 && w%8 == 0 && k.winoIn != nil && k.winoOut != nil && k.gemm.nr == 16
+	return h > 0 && w > 0 && h%2 == 0 && w%8 == 0 && k.winoIn != nil && k.winoOut != nil && k.winoDy != nil && k.gemm.nr == 16
 }
 
 // Conv3x3Winograd sets out (N, M, H, W) to the stride-1 3x3 convolution of
@@ -207,7 +238,7 @@ func Conv3x3Winograd(out, xp, wt, bias []float32, beta float32, n, c, m, h, w in
 					t := min(t0+16*p+4*run, tiles-4)
 					o[run] = tileIn(t)
 				}
-				in(v[p*c*16:], vs, xp, o, wp, c, hp*wp)
+				in(v[p*c*16:], vs, 16, xp, o, wp, c, hp*wp)
 			}
 			// The 16 products, column panel by column panel (its C x 16
 			// inputs stay in L1 while every row panel of U[xi] passes).
@@ -311,4 +342,124 @@ func winoWeights(u, wt []float32, m, c, mr, mPad, kcb int) {
 func parallelRange(n int, f func(lo, hi int)) {
 	workers := max(1, min(Threads(), n))
 	Parallel(workers, func(w int) { f(n*w/workers, n*(w+1)/workers) })
+}
+
+// Conv3x3WinogradWeightGrad adds to dw (M, C, 3, 3) the gradient of the
+// convolution Conv3x3Winograd computes, given its bordered input xp (N, C,
+// H+2, W+2) and the gradient dy (N, M, H, W) of its output: with dU[xi] =
+// sum over tiles of (A dy A^T)[xi] (B^T d B)[xi] (16 products M x C whose
+// inner dimension is the tiles), dW = G^T dU G per (co, ci). WinogradFits(H,
+// W) must hold. The tiles go in chunks of a fixed size; the transforms of a
+// chunk are shared out by panels and its 16 products by xi, and each dU[xi]
+// adds up the chunks in order, so results do not depend on the thread
+// count.
+func Conv3x3WinogradWeightGrad(dw, xp, dy []float32, n, c, m, h, w int) {
+	hp, wp := h+2, w+2
+	if n < 0 || c <= 0 || m <= 0 {
+		panic(fmt.Sprintf("simd.Conv3x3WinogradWeightGrad: n=%d c=%d m=%d", n, c, m))
+	}
+	if !WinogradFits(h, w) {
+		panic(fmt.Sprintf("simd.Conv3x3WinogradWeightGrad: %dx%d output with kernel set %s (WinogradFits is false)", h, w, Impl()))
+	}
+	if len(xp) < n*c*hp*wp || len(dy) < n*m*h*w || len(dw) < m*c*9 {
+		panic(fmt.Sprintf("simd.Conv3x3WinogradWeightGrad: len(dw)=%d len(xp)=%d len(dy)=%d for N=%d C=%d M=%d %dx%d", len(dw), len(xp), len(dy), n, c, m, h, w))
+	}
+	if n == 0 {
+		return
+	}
+	kern := current.Load()
+	in, dyT := kern.winoIn, kern.winoDy
+	if winoGenericTransforms {
+		in, dyT = winoInGeneric, winoDyGeneric
+	}
+	th, tw := h/2, w/2
+	tiles := n * th * tw
+	// Tiles per chunk: the chunk's transforms (16*(C+M) values a tile) fill
+	// about 1 MiB.
+	tc := max(16, 16384/(c+m)/16*16)
+	if winoGradChunk > 0 {
+		tc = winoGradChunk
+	}
+	tc = min(tc, roundUp(tiles, 16))
+	// xi strides (padded off multiples of 4 KiB, as in Conv3x3Winograd); a
+	// channel's lanes are tc long.
+	vs, ys := c*tc+16, m*tc+16
+	buf := getBuf(16*vs + 16*ys + 16*m*c)
+	defer floatPool.Put(buf)
+	v, y, du := (*buf)[:16*vs], (*buf)[16*vs:16*vs+16*ys], (*buf)[16*vs+16*ys:]
+	tileIn := func(t int) int {
+		img, q := t/(th*tw), t%(th*tw)
+		return img*c*hp*wp + 2*(q/tw)*wp + 2*(q%tw)
+	}
+	tileDy := func(t int) int {
+		img, q := t/(th*tw), t%(th*tw)
+		return img*m*h*w + 2*(q/tw)*w + 2*(q%tw)
+	}
+	workers := Threads()
+	if 16*tiles*c*m < 64*64*64 {
+		workers = 1
+	}
+	for t0 := 0; t0 < tiles; t0 += tc {
+		cnt := min(tc, tiles-t0)
+		panels := (cnt + 15) / 16
+		Parallel(max(1, min(workers, panels)), func(wk int) {
+			for p := wk; p < panels; p += max(1, min(workers, panels)) {
+				var oi, od [4]int
+				runs := min(4, (cnt-16*p)/4)
+				for run := range oi {
+					t := t0 + 16*p + 4*min(run, runs-1)
+					oi[run], od[run] = tileIn(t), tileDy(t)
+				}
+				in(v[p*16:], vs, tc, xp, oi, wp, c, hp*wp)
+				dyT(y[p*16:], ys, tc, dy, od, w, m, h*w)
+				if runs == 4 {
+					continue
+				}
+				// Lanes of the runs past the last tile repeat a valid run:
+				// zero them in y so that they add nothing.
+				for l := 0; l < 16; l++ {
+					if run, _ := winoLane(l); run >= runs {
+						for xi := 0; xi < 16; xi++ {
+							for co := 0; co < m; co++ {
+								y[xi*ys+co*tc+p*16+l] = 0
+							}
+						}
+					}
+				}
+			}
+		})
+		k := 16 * panels
+		beta := float32(1)
+		if t0 == 0 {
+			beta = 0
+		}
+		gw := max(1, min(workers, 16))
+		Parallel(gw, func(wk int) {
+			for xi := wk; xi < 16; xi += gw {
+				sgemm(kern.gemmPlain, 1, false, true, m, c, k, 1, y[xi*ys:], tc, v[xi*vs:], tc, beta, du[xi*m*c:], c)
+			}
+		})
+	}
+	// dW += G^T dU G.
+	parallelRange(m, func(lo, hi int) {
+		for co := lo; co < hi; co++ {
+			for ci := 0; ci < c; ci++ {
+				var t [3][4]float64 // G^T dU
+				for b := 0; b < 4; b++ {
+					u0, u1 := float64(du[b*m*c+co*c+ci]), float64(du[(4+b)*m*c+co*c+ci])
+					u2, u3 := float64(du[(8+b)*m*c+co*c+ci]), float64(du[(12+b)*m*c+co*c+ci])
+					t[0][b] = u0 + (u1+u2)/2
+					t[1][b] = (u1 - u2) / 2
+					t[2][b] = (u1+u2)/2 + u3
+				}
+				g := dw[(co*c+ci)*9 : (co*c+ci)*9+9]
+				for i := 0; i < 3; i++ {
+					r := t[i]
+					g[3*i] += float32(r[0] + (r[1]+r[2])/2)
+					g[3*i+1] += float32((r[1] - r[2]) / 2)
+					g[3*i+2] += float32((r[1]+r[2])/2 + r[3])
+				}
+			}
+		}
+	})
 }

@@ -16,7 +16,7 @@ import (
 func TestWinogradTransforms(t *testing.T) {
 	forEachSet(t, func(t *testing.T, name string) {
 		k := current.Load()
-		if k.winoIn == nil || k.winoOut == nil {
+		if k.winoIn == nil || k.winoOut == nil || k.winoDy == nil {
 			if WinogradFits(8, 8) {
 				t.Fatalf("WinogradFits is true without transforms in set %s", name)
 			}
@@ -35,17 +35,24 @@ func TestWinogradTransforms(t *testing.T) {
 			for i := range o {
 				o[i] = r.IntN(rowsX-3)*ld + r.IntN(ld-9)
 			}
-			vs := planes*16 + r.IntN(20)
-			nv := 15*vs + planes*16
-			g := simdtest.NewGuarded(nv, r.IntN(maxOff))
-			want := make([]float32, nv)
-			for i := range want {
-				want[i] = float32(-1000 - i)
+			vc := 16 + 16*r.IntN(3) + r.IntN(2)*r.IntN(9)
+			vs := planes*vc + r.IntN(20)
+			nv := 15*vs + planes*vc
+			type kern func(v []float32, vs, vc int, x []float32, o [4]int, ld, planes, ps int)
+			for _, tr := range []struct {
+				name      string
+				ref, impl kern
+			}{{"winoIn", winoInGeneric, k.winoIn}, {"winoDy", winoDyGeneric, k.winoDy}} {
+				g := simdtest.NewGuarded(nv, r.IntN(maxOff))
+				want := make([]float32, nv)
+				for i := range want {
+					want[i] = float32(-1000 - i)
+				}
+				copy(g.S(), want)
+				tr.ref(want, vs, vc, x, o, ld, planes, ps)
+				tr.impl(g.S(), vs, vc, x, o, ld, planes, ps)
+				checkBits(t, fmt.Sprintf("%s planes=%d ld=%d vc=%d runs at %v", tr.name, planes, ld, vc, o), nv, 0, g, want)
 			}
-			copy(g.S(), want)
-			winoInGeneric(want, vs, x, o, ld, planes, ps)
-			k.winoIn(g.S(), vs, x, o, ld, planes, ps)
-			checkBits(t, fmt.Sprintf("winoIn planes=%d ld=%d runs at %v", planes, ld, o), nv, 0, g, want)
 
 			rows := 1 + r.IntN(7)
 			mrow := 16 + r.IntN(9)
@@ -215,6 +222,113 @@ func BenchmarkConv3x3Winograd(b *testing.B) {
 					winoBlockTiles = tb
 					for i := 0; i < b.N; i++ {
 						Conv3x3Winograd(out, xp, wt, nil, 0, n, c, m, h, w)
+					}
+					b.ReportMetric(2*float64(n*m*h*w*c*9)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
+
+// TestConv3x3WinogradWeightGrad: the Winograd weight gradient agrees with
+// the direct one in float64 (added to what dw held) within a bound of a few
+// float32 ulps of sum |dy x| per weight, over shapes with a partial last
+// panel and chunk, several chunks, and the generic transforms; it is
+// bit-identical for every thread count.
+func TestConv3x3WinogradWeightGrad(t *testing.T) {
+	forEachSet(t, func(t *testing.T, name string) {
+		if !WinogradFits(8, 8) {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("set %s: Conv3x3WinogradWeightGrad did not panic without transforms", name)
+				}
+			}()
+			Conv3x3WinogradWeightGrad(make([]float32, 9), make([]float32, 100), make([]float32, 64), 1, 1, 1, 8, 8)
+			return
+		}
+		r := rand.New(rand.NewPCG(91, 92))
+		shapes := [][6]int{ // n, c, m, h, w, chunk
+			{1, 1, 1, 2, 8, 0}, {1, 3, 5, 2, 8, 16}, {2, 7, 6, 4, 16, 0}, {3, 17, 7, 8, 8, 32},
+			{1, 32, 32, 6, 24, 16}, {2, 33, 13, 10, 8, 48}, {2, 16, 40, 16, 16, 0},
+		}
+		defer SetThreads(0)
+		defer func() { winoGenericTransforms, winoGradChunk = false, 0 }()
+		for _, sh := range shapes {
+			n, c, m, h, w := sh[0], sh[1], sh[2], sh[3], sh[4]
+			winoGradChunk = sh[5]
+			hp, wp := h+2, w+2
+			xp := bordered(r, n, c, h, w)
+			dy := simdtest.Rand(r, n*m*h*w)
+			want := make([]float64, m*c*9)
+			sumAbs := make([]float64, m*c*9)
+			for img := 0; img < n; img++ {
+				for co := 0; co < m; co++ {
+					for ci := 0; ci < c; ci++ {
+						for tap := 0; tap < 9; tap++ {
+							ky, kx := tap/3, tap%3
+							for oy := 0; oy < h; oy++ {
+								for ox := 0; ox < w; ox++ {
+									p := float64(dy[((img*m+co)*h+oy)*w+ox]) * float64(xp[((img*c+ci)*hp+oy+ky)*wp+ox+kx])
+									want[(co*c+ci)*9+tap] += p
+									sumAbs[(co*c+ci)*9+tap] += math.Abs(p)
+								}
+							}
+						}
+					}
+				}
+			}
+			old := simdtest.Rand(r, m*c*9)
+			for _, gen := range []bool{false, true} {
+				winoGenericTransforms = gen
+				var first []float32
+				for _, threads := range []int{1, 2, 3} {
+					SetThreads(threads)
+					dw := append([]float32(nil), old...)
+					Conv3x3WinogradWeightGrad(dw, xp, dy, n, c, m, h, w)
+					for i, got := range dw {
+						ref := want[i] + float64(old[i])
+						bound := 1e-6*sumAbs[i] + 1e-6*math.Abs(float64(old[i]))
+						if d := math.Abs(float64(got) - ref); !(d <= bound) {
+							t.Fatalf("N=%d C=%d M=%d %dx%d chunk=%d generic=%v threads=%d: dw[%d] = %v, want %v (|diff| %.3g > %.3g)", n, c, m, h, w, sh[5], gen, threads, i, got, ref, d, bound)
+						}
+					}
+					if first == nil {
+						first = dw
+						continue
+					}
+					for i := range dw {
+						if math.Float32bits(dw[i]) != math.Float32bits(first[i]) {
+							t.Fatalf("N=%d C=%d M=%d %dx%d: threads=%d differs from threads=1 at %d", n, c, m, h, w, threads, i)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkConv3x3WinogradWeightGrad times the Winograd weight gradient
+// alone (the input already bordered) at the 3x3 shapes of unet-small, batch
+// 64, in GFLOP/s of the direct weight gradient, for several chunk sizes.
+func BenchmarkConv3x3WinogradWeightGrad(b *testing.B) {
+	if !WinogradFits(8, 8) {
+		b.Skip("no Winograd transforms in kernel set " + Impl())
+	}
+	for _, sh := range [][5]int{{64, 32, 32, 32, 32}, {64, 64, 64, 16, 16}, {64, 64, 64, 8, 8}} {
+		n, c, m, h, w := sh[0], sh[1], sh[2], sh[3], sh[4]
+		r := rand.New(rand.NewPCG(1, 2))
+		xp := bordered(r, n, c, h, w)
+		dy := simdtest.Rand(r, n*m*h*w)
+		dw := make([]float32, m*c*9)
+		for _, tc := range []int{0, 128, 512, 1024} {
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("shape=%dx%dx%dx%d/chunk=%d/threads=%d/impl=%s", c, m, h, w, tc, threads, Impl()), func(b *testing.B) {
+					defer SetThreads(0)
+					defer func() { winoGradChunk = 0 }()
+					SetThreads(threads)
+					winoGradChunk = tc
+					for i := 0; i < b.N; i++ {
+						Conv3x3WinogradWeightGrad(dw, xp, dy, n, c, m, h, w)
 					}
 					b.ReportMetric(2*float64(n*m*h*w*c*9)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})

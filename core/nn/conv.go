@@ -285,9 +285,12 @@ func (c *Conv2d) backward(dy, acc []float32) []float32 {
 	}
 	oldX := needX && !flipX
 	// dW = dy col^T (Out, In*K*K) as packed products over the batch, read
-	// from channels-last copies of x and dy; narrow layers take the im2col
-	// path below.
-	packedW := needW && !c.narrow()
+	// from channels-last copies of x and dy, or by Winograd's transforms for
+	// the layers whose forward uses them; narrow layers take the im2col path
+	// below.
+	hp, wp := c.h+2*c.Pad, c.w+2*c.Pad
+	winoW := needW && c.Stride == 1 && useWinograd(convGeom{c: c.In, h: c.h, w: c.w, ho: c.ho, wo: c.wo, k: c.K, s: 1, pad: c.Pad}, c.Out, hp, wp)
+	packedW := needW && !c.narrow() && !winoW
 	// The bias gradient: per image and channel the sum of dy's plane (taken
 	// by weightGrad while the image is in cache), then over the images in
 	// order.
@@ -303,7 +306,10 @@ func (c *Conv2d) backward(dy, acc []float32) []float32 {
 		}
 	}
 	var dwT []float32
-	oldW := needW && !packedW
+	oldW := needW && !packedW && !winoW
+	if winoW {
+		c.winogradWeightGrad(dy)
+	}
 	if packedW {
 		dwT = Grow(&c.dwT, c.Out*ckk)
 		c.weightGrad(dwT, dy, dbSums)
@@ -362,7 +368,7 @@ func (c *Conv2d) backward(dy, acc []float32) []float32 {
 			db[co] += float32(s)
 		}
 	}
-	if needW {
+	if needW && !winoW {
 		dw := c.P.Grad(c.Weight)
 		if oldW {
 			for r, v := range dwT {
@@ -450,6 +456,21 @@ func (c *Conv2d) weightGrad(dwn, dy []float32, dbSums []float64) {
 		simd.SgemmPacked(c.Out, ckk, m*ohw, nhwcChanPacker(dyn[:m*ys], c.Out), nhwcTapPacker(xn, taps, pix[:m*ohw]), nil, beta,
 			simd.GroupedC{C: dwn, Ldc: ckk, Group: ckk})
 	}
+}
+
+// winogradWeightGrad adds dW for dy to the weight gradient with
+// simd.Conv3x3WinogradWeightGrad, from the zero-bordered input that
+// forwardPadded kept, or a bordered copy of x made here.
+func (c *Conv2d) winogradWeightGrad(dy []float32) {
+	xp := c.padded
+	if c.x != nil {
+		hp, wp := c.h+2*c.Pad, c.w+2*c.Pad
+		buf := getScratch(c.n * c.In * hp * wp)
+		defer putScratch(buf)
+		xp = *buf
+		padPlanes(xp, c.x, c.n*c.In, c.h, c.w, c.Pad)
+	}
+	simd.Conv3x3WinogradWeightGrad(c.P.Grad(c.Weight), xp, dy, c.n, c.In, c.Out, c.ho, c.wo)
 }
 
 // flipBackward returns dx for a stride-1 convolution: the convolution of dy

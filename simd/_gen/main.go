@@ -50,6 +50,7 @@ func main() {
 	groupNormGrad()
 	winoIn()
 	winoOut()
+	winoDy()
 	fmaPeak()
 	Generate()
 }
@@ -1104,7 +1105,7 @@ func groupNormGrad() {
 // of v is written whole at once. Rows 1 and 2 are transformed first, as
 // they appear in two outputs each.
 func winoIn() {
-	TEXT("winoInAVX2", NOSPLIT, "func(v []float32, vs int, x []float32, o0, o1, o2, o3, ld, planes, ps int)")
+	TEXT("winoInAVX2", NOSPLIT, "func(v []float32, vs, vc int, x []float32, o0, o1, o2, o3, ld, planes, ps int)")
 	Pragma("noescape")
 	Doc("winoInAVX2 is winoInGeneric (the caller checks the bounds).")
 	vb := Load(Param("v").Base(), GP64())
@@ -1112,6 +1113,8 @@ func winoIn() {
 	SHLQ(U8(2), vsb)
 	vs3 := GP64()
 	LEAQ(Mem{Base: vsb, Index: vsb, Scale: 2}, vs3)
+	vcb := Load(Param("vc"), GP64())
+	SHLQ(U8(2), vcb)
 	x := Load(Param("x").Base(), GP64())
 	var runs [4]Register
 	for i := range runs {
@@ -1212,7 +1215,7 @@ func winoIn() {
 	for _, p := range runs {
 		ADDQ(ps, p)
 	}
-	ADDQ(U8(64), vb)
+	ADDQ(vcb, vb)
 	DECQ(n)
 	JMP(LabelRef("wi_loop"))
 	Label("wi_done")
@@ -1343,6 +1346,115 @@ func winoOut() {
 	DECQ(n)
 	JMP(LabelRef("wo_loop"))
 	Label("wo_done")
+	VZEROUPPER()
+	RET()
+}
+
+// winoDy is the transform of the output gradient for the Winograd weight
+// gradient (winograd.go): each 2x2 tile of dy becomes A dy A^T (4x4), over
+// one panel of 16 tiles, two groups of two runs, in the lane order of
+// winoIn. A run's two tile rows are 8 values each; VSHUFPS separates their
+// even and odd columns.
+func winoDy() {
+	TEXT("winoDyAVX2", NOSPLIT, "func(v []float32, vs, vc int, dy []float32, o0, o1, o2, o3, ld, planes, ps int)")
+	Pragma("noescape")
+	Doc("winoDyAVX2 is winoDyGeneric (the caller checks the bounds).")
+	vb := Load(Param("v").Base(), GP64())
+	vsb := Load(Param("vs"), GP64())
+	SHLQ(U8(2), vsb)
+	vs3 := GP64()
+	LEAQ(Mem{Base: vsb, Index: vsb, Scale: 2}, vs3)
+	vcb := Load(Param("vc"), GP64())
+	SHLQ(U8(2), vcb)
+	x := Load(Param("dy").Base(), GP64())
+	var runs [4]Register
+	for i := range runs {
+		runs[i] = Load(Param(fmt.Sprintf("o%d", i)), GP64())
+		LEAQ(Mem{Base: x, Index: runs[i], Scale: 4}, runs[i])
+	}
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	n := Load(Param("planes"), GP64())
+	ps := Load(Param("ps"), GP64())
+	SHLQ(U8(2), ps)
+	sign := constant(float32(math.Copysign(0, -1)))
+	store := func(y VecVirtual, xi, disp int) {
+		q := vb
+		r, c := xi/4, xi%4
+		if r > 0 {
+			q = GP64()
+			switch r {
+			case 1:
+				LEAQ(Mem{Base: vb, Index: vsb, Scale: 4}, q)
+			case 2:
+				LEAQ(Mem{Base: vb, Index: vsb, Scale: 8}, q)
+			case 3:
+				LEAQ(Mem{Base: vb, Index: vs3, Scale: 4}, q)
+			}
+		}
+		switch c {
+		case 0:
+			VMOVUPS(y, Mem{Base: q, Disp: disp})
+		case 1:
+			VMOVUPS(y, Mem{Base: q, Index: vsb, Scale: 1, Disp: disp})
+		case 2:
+			VMOVUPS(y, Mem{Base: q, Index: vsb, Scale: 2, Disp: disp})
+		case 3:
+			VMOVUPS(y, Mem{Base: q, Index: vs3, Scale: 1, Disp: disp})
+		}
+	}
+	group := func(pa, pb Register, disp int) {
+		a0, b0, a1, b1 := YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: pa}, a0)
+		VMOVUPS(Mem{Base: pb}, b0)
+		VMOVUPS(Mem{Base: pa, Index: ld, Scale: 1}, a1)
+		VMOVUPS(Mem{Base: pb, Index: ld, Scale: 1}, b1)
+		d00, d01, d10, d11 := YMM(), YMM(), YMM(), YMM()
+		VSHUFPS(U8(0x88), b0, a0, d00)
+		VSHUFPS(U8(0xDD), b0, a0, d01)
+		VSHUFPS(U8(0x88), b1, a1, d10)
+		VSHUFPS(U8(0xDD), b1, a1, d11)
+		// Rows of A dy: (d00, d01), (d00+d10, d01+d11), (d00-d10,
+		// d01-d11), (-d10, -d11); each row (p, q) becomes p, p+q, p-q, -q.
+		for r := 0; r < 4; r++ {
+			p, q := YMM(), YMM()
+			switch r {
+			case 0:
+				p, q = d00, d01
+			case 1:
+				VADDPS(d10, d00, p)
+				VADDPS(d11, d01, q)
+			case 2:
+				VSUBPS(d10, d00, p)
+				VSUBPS(d11, d01, q)
+			case 3:
+				VXORPS(sign, d10, p)
+				VXORPS(sign, d11, q)
+			}
+			t := YMM()
+			store(p, 4*r, disp)
+			VADDPS(q, p, t)
+			store(t, 4*r+1, disp)
+			t = YMM()
+			VSUBPS(q, p, t)
+			store(t, 4*r+2, disp)
+			t = YMM()
+			VXORPS(sign, q, t)
+			store(t, 4*r+3, disp)
+		}
+	}
+	Label("wd_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("wd_done"))
+	group(runs[0], runs[1], 0)
+	group(runs[2], runs[3], 32)
+	for _, p := range runs {
+		ADDQ(ps, p)
+	}
+	ADDQ(vcb, vb)
+	DECQ(n)
+	JMP(LabelRef("wd_loop"))
+	Label("wd_done")
 	VZEROUPPER()
 	RET()
 }
