@@ -349,10 +349,13 @@ func parallelRange(n int, f func(lo, hi int)) {
 // H+2, W+2) and the gradient dy (N, M, H, W) of its output: with dU[xi] =
 // sum over tiles of (A dy A^T)[xi] (B^T d B)[xi] (16 products M x C whose
 // inner dimension is the tiles), dW = G^T dU G per (co, ci). WinogradFits(H,
-// W) must hold. The tiles go in chunks of a fixed size; the transforms of a
-// chunk are shared out by panels and its 16 products by xi, and each dU[xi]
-// adds up the chunks in order, so results do not depend on the thread
-// count.
+// W) must hold.
+//
+// The tiles go in chunks whose transforms stay in L2, and the chunks in at
+// most 8 groups, both of sizes fixed by the shape alone. A worker takes a
+// whole group at a time (no barrier between chunks) and sums its chunks'
+// products in order into the group's partial dU; the partials are then
+// added in group order, so results do not depend on the thread count.
 func Conv3x3WinogradWeightGrad(dw, xp, dy []float32, n, c, m, h, w int) {
 	hp, wp := h+2, w+2
 	if n < 0 || c <= 0 || m <= 0 {
@@ -381,12 +384,17 @@ func Conv3x3WinogradWeightGrad(dw, xp, dy []float32, n, c, m, h, w int) {
 		tc = winoGradChunk
 	}
 	tc = min(tc, roundUp(tiles, 16))
+	nChunks := (tiles + tc - 1) / tc
+	groups := min(nChunks, 8)
+	per := (nChunks + groups - 1) / groups
+	groups = (nChunks + per - 1) / per
+	mc := m * c
+	partb := getBuf(groups * 16 * mc)
+	defer floatPool.Put(partb)
+	part := *partb
 	// xi strides (padded off multiples of 4 KiB, as in Conv3x3Winograd); a
 	// channel's lanes are tc long.
 	vs, ys := c*tc+16, m*tc+16
-	buf := getBuf(16*vs + 16*ys + 16*m*c)
-	defer floatPool.Put(buf)
-	v, y, du := (*buf)[:16*vs], (*buf)[16*vs:16*vs+16*ys], (*buf)[16*vs+16*ys:]
 	tileIn := func(t int) int {
 		img, q := t/(th*tw), t%(th*tw)
 		return img*c*hp*wp + 2*(q/tw)*wp + 2*(q%tw)
@@ -395,59 +403,75 @@ func Conv3x3WinogradWeightGrad(dw, xp, dy []float32, n, c, m, h, w int) {
 		img, q := t/(th*tw), t%(th*tw)
 		return img*m*h*w + 2*(q/tw)*w + 2*(q%tw)
 	}
-	workers := Threads()
+	workers := min(Threads(), groups)
 	if 16*tiles*c*m < 64*64*64 {
 		workers = 1
 	}
-	for t0 := 0; t0 < tiles; t0 += tc {
-		cnt := min(tc, tiles-t0)
-		panels := (cnt + 15) / 16
-		Parallel(max(1, min(workers, panels)), func(wk int) {
-			for p := wk; p < panels; p += max(1, min(workers, panels)) {
-				var oi, od [4]int
-				runs := min(4, (cnt-16*p)/4)
-				for run := range oi {
-					t := t0 + 16*p + 4*min(run, runs-1)
-					oi[run], od[run] = tileIn(t), tileDy(t)
-				}
-				in(v[p*16:], vs, tc, xp, oi, wp, c, hp*wp)
-				dyT(y[p*16:], ys, tc, dy, od, w, m, h*w)
-				if runs == 4 {
-					continue
-				}
-				// Lanes of the runs past the last tile repeat a valid run:
-				// zero them in y so that they add nothing.
-				for l := 0; l < 16; l++ {
-					if run, _ := winoLane(l); run >= runs {
-						for xi := 0; xi < 16; xi++ {
-							for co := 0; co < m; co++ {
-								y[xi*ys+co*tc+p*16+l] = 0
+	var next atomic.Int32
+	Parallel(max(workers, 1), func(int) {
+		buf := getBuf(16*vs + 16*ys)
+		defer floatPool.Put(buf)
+		v, y := (*buf)[:16*vs], (*buf)[16*vs:]
+		for {
+			g := int(next.Add(1)) - 1
+			if g >= groups {
+				return
+			}
+			du := part[g*16*mc : (g+1)*16*mc]
+			for ch := g * per; ch < min((g+1)*per, nChunks); ch++ {
+				t0 := ch * tc
+				cnt := min(tc, tiles-t0)
+				panels := (cnt + 15) / 16
+				for p := 0; p < panels; p++ {
+					var oi, od [4]int
+					runs := min(4, (cnt-16*p)/4)
+					for run := range oi {
+						t := t0 + 16*p + 4*min(run, runs-1)
+						oi[run], od[run] = tileIn(t), tileDy(t)
+					}
+					in(v[p*16:], vs, tc, xp, oi, wp, c, hp*wp)
+					dyT(y[p*16:], ys, tc, dy, od, w, m, h*w)
+					// Lanes of the runs past the last tile repeat a valid
+					// run: zero them in y so that they add nothing.
+					for l := 0; l < 16 && runs < 4; l++ {
+						if run, _ := winoLane(l); run >= runs {
+							for xi := 0; xi < 16; xi++ {
+								for co := 0; co < m; co++ {
+									y[xi*ys+co*tc+p*16+l] = 0
+								}
 							}
 						}
 					}
 				}
+				beta := float32(1)
+				if ch == g*per {
+					beta = 0
+				}
+				for xi := 0; xi < 16; xi++ {
+					sgemm(kern.gemmPlain, 1, false, true, m, c, 16*panels, 1, y[xi*ys:], tc, v[xi*vs:], tc, beta, du[xi*mc:], c)
+				}
 			}
-		})
-		k := 16 * panels
-		beta := float32(1)
-		if t0 == 0 {
-			beta = 0
 		}
-		gw := max(1, min(workers, 16))
-		Parallel(gw, func(wk int) {
-			for xi := wk; xi < 16; xi += gw {
-				sgemm(kern.gemmPlain, 1, false, true, m, c, k, 1, y[xi*ys:], tc, v[xi*vs:], tc, beta, du[xi*m*c:], c)
-			}
-		})
-	}
-	// dW += G^T dU G.
+	})
+	// dU = the partials added in group order (into the first); dW += G^T
+	// dU G.
+	du := part[:16*mc]
+	parallelRange(16*mc/64, func(lo, hi int) {
+		lo, hi = lo*64, hi*64
+		if hi == 16*mc/64*64 {
+			hi = 16 * mc
+		}
+		for g := 1; g < groups; g++ {
+			Add(du[lo:hi], du[lo:hi], part[g*16*mc+lo:g*16*mc+hi])
+		}
+	})
 	parallelRange(m, func(lo, hi int) {
 		for co := lo; co < hi; co++ {
 			for ci := 0; ci < c; ci++ {
 				var t [3][4]float64 // G^T dU
 				for b := 0; b < 4; b++ {
-					u0, u1 := float64(du[b*m*c+co*c+ci]), float64(du[(4+b)*m*c+co*c+ci])
-					u2, u3 := float64(du[(8+b)*m*c+co*c+ci]), float64(du[(12+b)*m*c+co*c+ci])
+					u0, u1 := float64(du[b*mc+co*c+ci]), float64(du[(4+b)*mc+co*c+ci])
+					u2, u3 := float64(du[(8+b)*mc+co*c+ci]), float64(du[(12+b)*mc+co*c+ci])
 					t[0][b] = u0 + (u1+u2)/2
 					t[1][b] = (u1 - u2) / 2
 					t[2][b] = (u1+u2)/2 + u3
