@@ -65,6 +65,9 @@ func unetTrainCase(preset string, n int) Case {
 		Setup: func() (func(), func()) {
 			restore := useSimd("auto", 2)
 			u := newUNet(preset)
+			// As the trainer (and PyTorch, whose input needs no grad):
+			// parameter gradients only.
+			u.SkipInputGrad = true
 			x, t, y := unetInputs(u, n)
 			eps := randSlice(rand.New(rand.NewPCG(5, 5)), len(x))
 			d := make([]float32, len(x))

@@ -15,6 +15,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		b.Run("preset="+preset, func(b *testing.B) {
 			cfg, _ := Preset(preset)
 			u, _ := New(cfg, rand.New(rand.NewPCG(1, 1)))
+			u.SkipInputGrad = true // as the trainer
 			n := 64
 			x, t, y := benchInputs(u, n)
 			d := make([]float32, len(x))

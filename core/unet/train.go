@@ -158,6 +158,7 @@ func (tr *Trainer) TrainStep() (float64, error) {
 	tr.Sched.QSample(tr.xt, tr.x0, tr.eps, tr.t)
 
 	m.P.ZeroGrad()
+	m.SkipInputGrad = true // only the parameter gradients are needed
 	out := m.Forward(tr.xt, tr.t, tr.y)
 	loss := diffusion.EpsLoss(out, tr.eps, tr.dout)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {

@@ -103,6 +103,12 @@ type UNet struct {
 	Cfg Config
 	P   *nn.Params
 
+	// SkipInputGrad makes Backward compute the parameter gradients only
+	// and return nil instead of dL/dx: training needs no gradient with
+	// respect to x_t (the first convolution then skips its input gradient,
+	// as PyTorch does for an input that does not require grad).
+	SkipInputGrad bool
+
 	convIn         *nn.Conv2d
 	time0, time2   *nn.Linear
 	timeAct        nn.SiLU
@@ -136,7 +142,6 @@ func New(cfg Config, rng *rand.Rand) (*UNet, error) {
 	u := &UNet{Cfg: cfg, P: p, embDim: 4 * cfg.Ch}
 	ch, E, g := cfg.Ch, 4*cfg.Ch, cfg.Groups
 	u.convIn = nn.NewConv2d(p, "conv_in", cfg.InCh, ch, 3, 1, 1, true, rng)
-	u.convIn.SkipInputGrad = false
 	u.time0 = nn.NewLinear(p, "time_mlp.0", ch, E, true, rng)
 	u.time2 = nn.NewLinear(p, "time_mlp.2", E, E, true, rng)
 	u.classEmb = nn.NewEmbedding(p, "class_emb", cfg.Classes+1, E, rng)
@@ -257,7 +262,7 @@ func (u *UNet) Forward(x []float32, t []int, y []int) []float32 {
 
 // Backward takes dL/deps (N, C, H, W) for the last Forward, accumulates the
 // parameter gradients into P.G (unless P.NoGrad) and returns dL/dx, owned by
-// the U-Net.
+// the U-Net (nil with SkipInputGrad).
 func (u *UNet) Backward(deps []float32) []float32 {
 	n := u.n
 	if len(deps) != n*u.Dim() {
@@ -301,14 +306,19 @@ func (u *UNet) Backward(deps []float32) []float32 {
 		}
 	}
 	u.dbuf = nn.AddInto(u.dbuf, dh, u.dskips[0])
-	u.dx = nn.Grow(&u.dx, len(deps))
-	copy(u.dx, u.convIn.Backward(u.dbuf))
+	u.convIn.SkipInputGrad = u.SkipInputGrad
+	var dx []float32
+	if d := u.convIn.Backward(u.dbuf); d != nil {
+		u.dx = nn.Grow(&u.dx, len(deps))
+		copy(u.dx, d)
+		dx = u.dx
+	}
 	// Embedding backward: SiLU, then the class table and the time MLP.
 	u.dEmb = nn.Grow(&u.dEmb, len(u.dembS))
 	copy(u.dEmb, u.embAct.Backward(u.dembS))
 	u.classEmb.Backward(u.dEmb)
 	u.time0.Backward(u.timeAct.Backward(u.time2.Backward(u.dEmb)))
-	return u.dx
+	return dx
 }
 
 // Eps implements diffusion.EpsModel: every item of x is at timestep s.T.

@@ -138,6 +138,37 @@ func TestUNetThreadsBitIdentical(t *testing.T) {
 	}
 }
 
+// TestUNetSkipInputGrad: with SkipInputGrad, Backward returns nil and
+// accumulates the same parameter gradients, bit for bit, as without; the
+// flag can be turned off again.
+func TestUNetSkipInputGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	cfg, _ := Preset("unet-tiny")
+	u, _ := New(cfg, rng)
+	x := make([]float32, 2*u.Dim())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	step := func(skip bool) ([]float32, []float32) {
+		u.SkipInputGrad = skip
+		u.P.ZeroGrad()
+		out := u.Forward(x, []int{3, 700}, []int{2, -1})
+		dx := u.Backward(append([]float32(nil), out...))
+		return dx, append([]float32(nil), u.P.G...)
+	}
+	dx1, g1 := step(false)
+	dx2, g2 := step(true)
+	dx3, _ := step(false)
+	if dx1 == nil || dx3 == nil || dx2 != nil {
+		t.Fatalf("Backward returned dx of length %d, %d, %d for SkipInputGrad false, true, false", len(dx1), len(dx2), len(dx3))
+	}
+	for i := range g1 {
+		if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) {
+			t.Fatalf("parameter gradient %d: %v with the input gradient, %v without", i, g1[i], g2[i])
+		}
+	}
+}
+
 // torch finds /usr/bin/python3 with torch, or fails in CI and skips elsewhere.
 func torch(t *testing.T) string {
 	t.Helper()
