@@ -33,6 +33,7 @@ type Conv2d struct {
 	dcol, dyT, dwT  []float32 // dwT: dW, taps (ky, kx, ci) from weightGrad
 	wflip           []float32 // flipped kernel for the stride-1 input gradient
 	taps            []int32   // panel offsets of the kernel taps in a padded input
+	qtaps           []int32   // the same in the phase planes of a stride-2 layer (phaseTaps)
 	ntaps, pix      []int32   // channels-last tap offsets and window corners (weightGrad)
 	padded          []float32 // zero-bordered input written by SiLUConv2d (forwardPadded)
 	dbSums          []float64 // (N, Out) plane sums of dy for the bias gradient
@@ -216,6 +217,16 @@ func (c *Conv2d) Forward(x []float32, n, h, w int) (y []float32, ho, wo int) {
 	var bias []float32
 	if c.Bias.Size > 0 {
 		bias = c.P.Data(c.Bias)
+	}
+	if c.phased(h, w) {
+		hq, wq := h/2+1, w/2+1
+		buf := getScratch(n * 4 * c.In * hq * wq)
+		defer putScratch(buf)
+		toPhases(*buf, x, n*c.In, h, w)
+		pack := paddedPacker(*buf, phaseTaps(&c.qtaps, c.In, hq, wq), 4*c.In, hq, wq, ho, wo)
+		simd.SgemmPacked(c.Out, n*ohw, c.In*9, simd.RowMajorPacker(wt, c.In*9), pack, bias, 0,
+			simd.GroupedC{C: y, Ldc: ohw, Group: ohw, GroupStride: c.Out * ohw})
+		return y, ho, wo
 	}
 	// Y (Out, N*Ho*Wo) = W (Out, In*K*K) col + bias, one product over the
 	// whole batch; col is packed panel by panel straight from x.

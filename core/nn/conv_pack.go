@@ -283,3 +283,64 @@ func nhwcChanPacker(dyn []float32, out int) simd.Packer {
 		}
 	}
 }
+
+// A stride-2 3x3 convolution with padding 1 over an even-sized input reads,
+// for tap (ky, kx) and output pixel (oy, ox), x[2oy-1+ky][2ox-1+kx]: an
+// element of one of the four phases of x (even or odd rows and columns), at
+// (oy, ox) or one row or column before. Split into its phases, each with a
+// zero row above and a zero column on the left, x turns every row of the
+// forward's im2col matrix into a straight copy (paddedPacker with
+// phaseTaps) instead of a strided gather. (The input gradient keeps col2im:
+// adding into phase planes and copying them out measured no faster on two
+// cores.)
+
+// phased says that the convolution's forward takes the phase path.
+func (c *Conv2d) phased(h, w int) bool {
+	return c.K == 3 && c.Stride == 2 && c.Pad == 1 && h%2 == 0 && w%2 == 0
+}
+
+// toPhases writes x (planes of h x w) into xq (planes*4 planes of
+// (h/2+1) x (w/2+1)): plane 4p+2*py+px holds x[2r+py][2s+px] at (r+1, s+1),
+// zero in its first row and column.
+func toPhases(xq, x []float32, planes, h, w int) {
+	hq, wq := h/2+1, w/2+1
+	parallelFor(planes, 2*h*w, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			src := x[pl*h*w : (pl+1)*h*w]
+			q := xq[4*pl*hq*wq : 4*(pl+1)*hq*wq]
+			for ph := 0; ph < 4; ph++ {
+				clear(q[ph*hq*wq : ph*hq*wq+wq])
+			}
+			// Each input row once: its even and odd columns go to the
+			// phases (py, 0) and (py, 1).
+			for y := 0; y < h; y++ {
+				py, r := y%2, y/2
+				e := q[(2*py)*hq*wq+(r+1)*wq : (2*py)*hq*wq+(r+2)*wq]
+				o := q[(2*py+1)*hq*wq+(r+1)*wq : (2*py+1)*hq*wq+(r+2)*wq]
+				e[0], o[0] = 0, 0
+				e, o = e[1:], o[1:len(e)]
+				in := src[y*w : y*w+2*len(e)]
+				for s := range e {
+					e[s], o[s] = in[2*s], in[2*s+1]
+				}
+			}
+		}
+	})
+}
+
+// phaseTaps returns tab[r], for r = (ci*3 + ky)*3 + kx, the offset of tap r
+// from its output pixel (oy, ox) at oy*wq + ox in the phase planes of
+// toPhases (c channels, 4 planes each, hq x wq).
+func phaseTaps(tab *[]int32, c, hq, wq int) []int32 {
+	t := grow(tab, 9*c)
+	for ci := 0; ci < c; ci++ {
+		for ky := 0; ky < 3; ky++ {
+			for kx := 0; kx < 3; kx++ {
+				ph := (ky+1)%2*2 + (kx+1)%2
+				dy, dx := min(ky, 1), min(kx, 1) // a tap 0 reads the row (column) before
+				t[(ci*3+ky)*3+kx] = int32((4*ci+ph)*hq*wq + dy*wq + dx)
+			}
+		}
+	}
+	return t
+}

@@ -76,6 +76,8 @@ func TestConv2dAgainstDefinition(t *testing.T) {
 		{3, 5, 9, 3, 1, 1, 7, 6},
 		{2, 16, 16, 3, 1, 1, 8, 8},
 		{2, 13, 22, 3, 2, 1, 9, 8},
+		{2, 13, 22, 3, 2, 1, 8, 6}, // stride 2 on even sizes: the phase path
+		{1, 4, 8, 3, 2, 1, 2, 2},   // the phase path, one output pixel
 		{3, 7, 10, 1, 1, 0, 5, 4},
 		{2, 4, 12, 5, 1, 2, 6, 7},
 		{2, 3, 8, 4, 3, 2, 8, 7},
@@ -271,7 +273,8 @@ func TestConv2dBackwardAdd(t *testing.T) {
 	for _, c := range []cfg{
 		{2, 6, 10, 1, 1, 0, 8, 8},
 		{2, 5, 9, 3, 1, 1, 6, 7},
-		{2, 4, 12, 3, 2, 1, 8, 8},
+		{2, 4, 12, 3, 2, 1, 8, 8},  // the stride-2 phase path
+		{2, 4, 12, 3, 2, 1, 7, 8},  // stride 2, odd height: col2im
 		{2, 16, 20, 3, 1, 1, 4, 8}, // Winograd accumulating into dst
 	} {
 		rng := newRNG(uint64(c.cin + 31*c.k))
