@@ -3,6 +3,7 @@ package simd
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 )
 
 func checkLen(kernel string, want int, got ...int) {
@@ -139,6 +140,66 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	sgemm(current.Load().gemmPlain, Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmBatch computes batch products as Sgemm does, product t on
+// a[t*strideA:], b[t*strideB:] and c[t*strideC:] (a stride of 0 shares a
+// matrix among all products; the Cs must not overlap): C_t = alpha op(A_t)
+// op(B_t) + beta C_t, plus
+// bias[i] in every column of row i when bias is non-nil (length m; beta
+// must then be 0). With at least as many products as threads, each worker
+// computes whole products on one thread; otherwise the products run one
+// after another on every thread. Either way every product has the bits of
+// an Sgemm call (bias added to C before the product is accumulated into it).
+func SgemmBatch(batch int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda, strideA int, b []float32, ldb, strideB int, beta float32, c []float32, ldc, strideC int, bias []float32) {
+	if batch < 0 || strideA < 0 || strideB < 0 || (batch > 1 && strideC < (m-1)*ldc+n) || (bias != nil && (len(bias) < m || beta != 0)) {
+		panic(fmt.Sprintf("simd.SgemmBatch: batch=%d strides %d, %d, %d, len(bias)=%d beta=%v", batch, strideA, strideB, strideC, len(bias), beta))
+	}
+	if batch == 0 || m == 0 || n == 0 {
+		return
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	// The last product bounds every other one.
+	last := batch - 1
+	checkStrided("a", a[min(last*strideA, len(a)):], ar, ac, lda)
+	checkStrided("b", b[min(last*strideB, len(b)):], br, bc, ldb)
+	checkStrided("c", c[min(last*strideC, len(c)):], m, n, ldc)
+	kern := current.Load().gemmPlain
+	one := func(t, threads int) {
+		ct := c[t*strideC:]
+		bt := beta
+		if bias != nil {
+			for i := 0; i < m; i++ {
+				fill32(ct[i*ldc:i*ldc+n], bias[i])
+			}
+			bt = 1
+		}
+		sgemm(kern, threads, transA, transB, m, n, k, alpha, a[t*strideA:], lda, b[t*strideB:], ldb, bt, ct, ldc)
+	}
+	threads := Threads()
+	if batch < threads {
+		for t := 0; t < batch; t++ {
+			one(t, threads)
+		}
+		return
+	}
+	var next atomic.Int32
+	Parallel(threads, func(int) {
+		for {
+			t := int(next.Add(1)) - 1
+			if t >= batch {
+				return
+			}
+			one(t, 1)
+		}
+	})
 }
 
 func checkStrided(name string, buf []float32, rows, cols, ld int) {

@@ -218,6 +218,12 @@ func (c *Conv2d) Forward(x []float32, n, h, w int) (y []float32, ho, wo int) {
 	if c.Bias.Size > 0 {
 		bias = c.P.Data(c.Bias)
 	}
+	if c.direct() {
+		// A 1x1 layer: one product W x_i per image, each packed row by row
+		// from the image's planes.
+		simd.SgemmBatch(n, false, false, c.Out, ohw, c.In, 1, wt, c.In, 0, x, ohw, c.In*ohw, 0, y, ohw, c.Out*ohw, bias)
+		return y, ho, wo
+	}
 	if c.phased(h, w) {
 		hq, wq := h/2+1, w/2+1
 		buf := getScratch(n * 4 * c.In * hq * wq)
@@ -490,6 +496,16 @@ func (c *Conv2d) winogradWeightGrad(dy []float32) {
 // K-1-Pad.
 // With acc non-nil it adds dx into acc and returns acc.
 func (c *Conv2d) flipBackward(dy, wt, acc []float32) []float32 {
+	if c.direct() {
+		// dx_i = W^T dy_i per image.
+		hw := c.h * c.w
+		dx, beta := acc, float32(1)
+		if acc == nil {
+			dx, beta = Grow(&c.dx, c.n*c.In*hw), 0
+		}
+		simd.SgemmBatch(c.n, true, false, c.In, hw, c.Out, 1, wt, c.In, 0, dy, hw, c.Out*hw, beta, dx, hw, c.In*hw, nil)
+		return dx
+	}
 	k, kk := c.K, c.K*c.K
 	okk := c.Out * kk
 	wf := Grow(&c.wflip, c.In*okk)
