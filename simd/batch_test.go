@@ -19,6 +19,11 @@ func TestSgemmBatch(t *testing.T) {
 		for trial := 0; trial < 40; trial++ {
 			batch := r.IntN(6)
 			m, n, k := 1+r.IntN(20), 1+r.IntN(40), r.IntN(30)
+			if trial == 0 {
+				// Large enough (m n k >= 64^3) for sgemm to share one
+				// product among threads.
+				batch, m, n, k = 1, 70, 64, 64
+			}
 			transA, transB := r.IntN(2) == 0, r.IntN(2) == 0
 			lda, ldb, ldc := k, n, n+r.IntN(3)
 			ar, br := m, k

@@ -54,9 +54,10 @@ type kernelSet struct {
 	groupNormGrad func(dx, dy, xhat []float32, rstd, gamma, mdy, mdyx float32) float32
 
 	// Optional Winograd F(2x2, 3x3) transforms (winograd.go; the generic
-	// loops winoInGeneric and winoOutGeneric are their reference) for a set
-	// whose gemm has nr = 16: nil means Conv3x3Winograd is not offered and
-	// convolutions take their im2col product.
+	// loops winoInGeneric, winoOutGeneric and winoDyGeneric are their
+	// reference) for a set whose gemm has nr = 16: nil means
+	// Conv3x3Winograd is not offered and convolutions take their im2col
+	// product.
 	winoIn  func(v []float32, vs, vc int, x []float32, o [4]int, ld, planes, ps int)
 	winoOut func(y, m []float32, ms, mrow, rows int, o [4]int, runs, ld, yplane int, bias []float32, acc bool)
 	winoDy  func(v []float32, vs, vc int, dy []float32, o [4]int, ld, planes, ps int)

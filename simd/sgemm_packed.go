@@ -255,7 +255,7 @@ func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, beta float3
 					k0 := b * kcb
 					kc := min(kcb, k-k0)
 					packPanel(packB, bp, nr, k0, kc, j0, ncur)
-					// With a block kernel (wasm), one call does every full
+					// With a block kernel (wasm, AVX2), one call does every full
 					// tile of a full column panel that lies in one group.
 					ir0 := 0
 					if kern.block != nil && ncur == nr && cp.oneGroup && m >= mr {

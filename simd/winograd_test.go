@@ -233,8 +233,8 @@ func BenchmarkConv3x3Winograd(b *testing.B) {
 // TestConv3x3WinogradWeightGrad: the Winograd weight gradient agrees with
 // the direct one in float64 (added to what dw held) within a bound of a few
 // float32 ulps of sum |dy x| per weight, over shapes with a partial last
-// panel and chunk, several chunks, and the generic transforms; it is
-// bit-identical for every thread count.
+// panel and chunk, several chunks, groups of several chunks, and the
+// generic transforms; it is bit-identical for every thread count.
 func TestConv3x3WinogradWeightGrad(t *testing.T) {
 	forEachSet(t, func(t *testing.T, name string) {
 		if !WinogradFits(8, 8) {
@@ -250,6 +250,7 @@ func TestConv3x3WinogradWeightGrad(t *testing.T) {
 		shapes := [][6]int{ // n, c, m, h, w, chunk
 			{1, 1, 1, 2, 8, 0}, {1, 3, 5, 2, 8, 16}, {2, 7, 6, 4, 16, 0}, {3, 17, 7, 8, 8, 32},
 			{1, 32, 32, 6, 24, 16}, {2, 33, 13, 10, 8, 48}, {2, 16, 40, 16, 16, 0},
+			{3, 16, 24, 10, 24, 16}, // 12 chunks (the last partial) in 6 groups of 2
 		}
 		defer SetThreads(0)
 		defer func() { winoGenericTransforms, winoGradChunk = false, 0 }()

@@ -330,7 +330,7 @@ func (c *Conv2d) backward(dy, acc []float32) []float32 {
 	if packedW {
 		dwT = Grow(&c.dwT, c.Out*ckk)
 		c.weightGrad(dwT, dy, dbSums)
-	} else if needW {
+	} else if oldW {
 		dwT = Grow(&c.dwT, ckk*c.Out)
 		clear(dwT)
 	}
@@ -567,8 +567,9 @@ var convWinograd = true
 
 // useWinograd says whether product computes the stride-1 convolution g of
 // a bordered hp x wp input into m channels with simd.Conv3x3Winograd: a
-// 3x3 kernel whose output has the input's size, a shape and kernel set the
-// Winograd kernels serve, and enough channels on both sides for its 16
+// 3x3 kernel whose bordered input is the output plus one pixel on every
+// side (so any padding: product has applied it), a shape and kernel set
+// the Winograd kernels serve, and enough channels on both sides for its 16
 // matrix products (C x 16 panels) to be worth their transforms.
 func useWinograd(g convGeom, m, hp, wp int) bool {
 	return convWinograd && g.k == 3 && hp == g.ho+2 && wp == g.wo+2 && g.c >= 16 && m >= 16 &&

@@ -318,7 +318,7 @@ func toPhases(xq, x []float32, planes, h, w int) {
 				e := q[(2*py)*hq*wq+(r+1)*wq : (2*py)*hq*wq+(r+2)*wq]
 				o := q[(2*py+1)*hq*wq+(r+1)*wq : (2*py+1)*hq*wq+(r+2)*wq]
 				e[0], o[0] = 0, 0
-				e, o = e[1:], o[1:len(e)]
+				e, o = e[1:], o[1:]
 				in := src[y*w : y*w+2*len(e)]
 				for s := range e {
 					e[s], o[s] = in[2*s], in[2*s+1]

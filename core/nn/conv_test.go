@@ -87,6 +87,7 @@ func TestConv2dAgainstDefinition(t *testing.T) {
 		{2, 3, 8, 1, 1, 1, 4, 5},    // Pad > K-1: stride-1 input gradient by col2im
 		{2, 24, 40, 3, 1, 1, 6, 16}, // Winograd (where the kernel set has it), partial panel
 		{1, 16, 17, 3, 1, 1, 2, 8},  // Winograd, one tile row, short row panel
+		{2, 16, 16, 3, 1, 0, 4, 10}, // Winograd with padding 0 (forward, weight gradient)
 	}
 	defer func(c int) { convWChunk = c }(convWChunk)
 	for _, chunk := range []int{0, 1, 2} {
@@ -351,7 +352,7 @@ func TestConv2dWinograd(t *testing.T) {
 		{geom(16, 8, 8, 8, 3, 1), 8, 10, 10},  // too few output channels
 		{geom(8, 8, 8, 8, 3, 1), 16, 10, 10},  // too few input channels
 		{geom(16, 8, 6, 8, 3, 1), 16, 10, 8},  // width not a multiple of 8
-		{geom(16, 8, 8, 6, 3, 0), 16, 8, 8},   // output smaller than input
+		{geom(16, 8, 8, 6, 3, 0), 16, 8, 8},   // 6x6 output: width not a multiple of 8
 		{geom(16, 8, 8, 8, 5, 2), 16, 12, 12}, // 5x5
 	} {
 		if useWinograd(bad.g, bad.m, bad.hp, bad.wp) {

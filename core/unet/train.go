@@ -158,7 +158,10 @@ func (tr *Trainer) TrainStep() (float64, error) {
 	tr.Sched.QSample(tr.xt, tr.x0, tr.eps, tr.t)
 
 	m.P.ZeroGrad()
-	m.SkipInputGrad = true // only the parameter gradients are needed
+	// Only the parameter gradients are needed; the model's own setting is
+	// restored afterwards.
+	defer func(skip bool) { m.SkipInputGrad = skip }(m.SkipInputGrad)
+	m.SkipInputGrad = true
 	out := m.Forward(tr.xt, tr.t, tr.y)
 	loss := diffusion.EpsLoss(out, tr.eps, tr.dout)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
