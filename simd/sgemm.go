@@ -124,8 +124,9 @@ func microGeneric4x4(kc int, a, b, c []float32, ldc int) {
 // Blocking of the packed sgemm (BLIS loop order jc, pc, ic, jr, ir): a kc x nc
 // block of op(B) is packed once (by all workers, panels shared out) and shared
 // by all workers; each worker packs mc x kc blocks of alpha*op(A) and runs the
-// micro-kernel over them. Sized for Zen 4 with the 6x16 kernel: a 16 x kc
-// panel of B (16 KiB) stays in L1, the mc x kc block of A (144 KiB) in L2;
+// micro-kernel over them. Sized for the AMD EPYC of the build machine (Zen 3:
+// 32 KiB L1d and 512 KiB L2 per core) with the 6x16 kernel: a 16 x kc panel
+// of B (16 KiB) stays in L1, the mc x kc block of A (144 KiB) in L2;
 // KC = 256 and MC = 144 were the fastest of the 192/256/320 x 96/120/144/192
 // pairs measured. kc never depends on the thread count, so neither does the
 // order in which an element of C is accumulated.
