@@ -1,6 +1,7 @@
 package simd
 
 import (
+	"iter"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -138,5 +139,20 @@ func (w *poolWorker) spin() bool {
 			continue // claimed just now
 		}
 		runtime.Gosched()
+	}
+}
+
+// taken yields the task numbers 0..n-1 that this worker takes first from the
+// shared counter next (zero before the workers start): each task goes to
+// exactly one worker, whoever asks first, so an unevenly loaded machine
+// keeps every worker busy. Results must not depend on who takes what.
+func taken(next *atomic.Int32, n int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for {
+			t := int(next.Add(1)) - 1
+			if t >= n || !yield(t) {
+				return
+			}
+		}
 	}
 }

@@ -314,11 +314,7 @@ func sgemm(k gemmKernel, nthreads int, transA, transB bool, m, n, kk int, alpha 
 			}
 			var next atomic.Int32
 			Parallel(workers, func(w int) {
-				for {
-					t := int(next.Add(1)) - 1
-					if t >= nTasks {
-						return
-					}
+				for t := range taken(&next, nTasks) {
 					run(t, *bufsA[w], *tiles[w])
 				}
 			})

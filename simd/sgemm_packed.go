@@ -242,11 +242,7 @@ func packedSplitN(kern gemmKernel, m, n, k int, packA, packB Packer, beta float3
 		bufB := getBuf(nr*gemmKC + mr*nr)
 		defer floatPool.Put(bufB)
 		bp, tile := (*bufB)[:nr*gemmKC], (*bufB)[nr*gemmKC:]
-		for {
-			t := int(next.Add(1)) - 1
-			if t >= nTasks {
-				return
-			}
+		for t := range taken(&next, nTasks) {
 			for s := t * per; s < min((t+1)*per, nPanels); s++ {
 				j0 := s * nr
 				ncur := min(nr, n-j0)

@@ -125,17 +125,7 @@ func ExpSubSum(x []float32, shift float32) float32 { return current.Load().expSu
 // with stride ldc. With beta = 0, C is overwritten (NaN in C is ignored).
 // The work is split across Threads() goroutines with bit-identical results.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
-	checkStrided("a", a, ar, ac, lda)
-	checkStrided("b", b, br, bc, ldb)
-	checkStrided("c", c, m, n, ldc)
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -145,9 +135,8 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // SgemmBatch computes batch products as Sgemm does, product t on
 // a[t*strideA:], b[t*strideB:] and c[t*strideC:] (a stride of 0 shares a
 // matrix among all products; the Cs must not overlap): C_t = alpha op(A_t)
-// op(B_t) + beta C_t, plus
-// bias[i] in every column of row i when bias is non-nil (length m; beta
-// must then be 0). With at least as many products as threads, each worker
+// op(B_t) + beta C_t, plus bias[i] in every column of row i when bias is
+// non-nil (length m; beta must then be 0). With at least as many products as threads, each worker
 // computes whole products on one thread; otherwise the products run one
 // after another on every thread. Either way every product has the bits of
 // an Sgemm call (bias added to C before the product is accumulated into it).
@@ -158,19 +147,9 @@ func SgemmBatch(batch int, transA, transB bool, m, n, k int, alpha float32, a []
 	if batch == 0 || m == 0 || n == 0 {
 		return
 	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
 	// The last product bounds every other one.
 	last := batch - 1
-	checkStrided("a", a[min(last*strideA, len(a)):], ar, ac, lda)
-	checkStrided("b", b[min(last*strideB, len(b)):], br, bc, ldb)
-	checkStrided("c", c[min(last*strideC, len(c)):], m, n, ldc)
+	checkGemm(transA, transB, m, n, k, a[min(last*strideA, len(a)):], lda, b[min(last*strideB, len(b)):], ldb, c[min(last*strideC, len(c)):], ldc)
 	kern := current.Load().gemmPlain
 	one := func(t, threads int) {
 		ct := c[t*strideC:]
@@ -192,14 +171,25 @@ func SgemmBatch(batch int, transA, transB bool, m, n, k int, alpha float32, a []
 	}
 	var next atomic.Int32
 	Parallel(threads, func(int) {
-		for {
-			t := int(next.Add(1)) - 1
-			if t >= batch {
-				return
-			}
+		for t := range taken(&next, batch) {
 			one(t, 1)
 		}
 	})
+}
+
+// checkGemm checks the operands of an Sgemm call.
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkStrided("a", a, ar, ac, lda)
+	checkStrided("b", b, br, bc, ldb)
+	checkStrided("c", c, m, n, ldc)
 }
 
 func checkStrided(name string, buf []float32, rows, cols, ld int) {

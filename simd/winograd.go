@@ -162,16 +162,10 @@ func WinogradFits(h, w int) bool {
 // add up to 16 terms; the relative error stays within a few float32 ulps of
 // the input's scale times C).
 func Conv3x3Winograd(out, xp, wt, bias []float32, beta float32, n, c, m, h, w int) {
-	hp, wp := h+2, w+2
-	if n < 0 || c <= 0 || m <= 0 || (beta != 0 && beta != 1) || (bias != nil && len(bias) < m) {
-		panic(fmt.Sprintf("simd.Conv3x3Winograd: n=%d c=%d m=%d beta=%v len(bias)=%d", n, c, m, beta, len(bias)))
+	if (beta != 0 && beta != 1) || (bias != nil && len(bias) < m) {
+		panic(fmt.Sprintf("simd.Conv3x3Winograd: beta=%v len(bias)=%d for M=%d", beta, len(bias), m))
 	}
-	if !WinogradFits(h, w) {
-		panic(fmt.Sprintf("simd.Conv3x3Winograd: %dx%d output with kernel set %s (WinogradFits is false)", h, w, Impl()))
-	}
-	if len(xp) < n*c*hp*wp || len(wt) < m*c*9 || len(out) < n*m*h*w {
-		panic(fmt.Sprintf("simd.Conv3x3Winograd: len(xp)=%d len(wt)=%d len(out)=%d for N=%d C=%d M=%d %dx%d", len(xp), len(wt), len(out), n, c, m, h, w))
-	}
+	tl := winoShape("Conv3x3Winograd", xp, wt, out, n, c, m, h, w)
 	if n == 0 {
 		return
 	}
@@ -189,8 +183,7 @@ func Conv3x3Winograd(out, xp, wt, bias []float32, beta float32, n, c, m, h, w in
 	u := *ub
 	winoWeights(u, wt, m, c, mr, mPad, kcb)
 
-	th, tw := h/2, w/2
-	tiles := n * th * tw
+	tiles := tl.tiles
 	// Tiles per block: the transformed inputs and products of a block
 	// (16*(C+M) values per tile) stay within about 384 KiB of L2.
 	tb := min(max(16, 98304/(16*(c+mPad))/16*16), 256)
@@ -208,24 +201,12 @@ func Conv3x3Winograd(out, xp, wt, bias []float32, beta float32, n, c, m, h, w in
 	// lines a plane writes (or a row reads) into one or two L1 sets.
 	vs := tb*c + 16
 	ms := mPad*tb + 16
-	tileIn := func(t int) int { // input offset of tile t's patch, channel 0
-		img, q := t/(th*tw), t%(th*tw)
-		return img*c*hp*wp + 2*(q/tw)*wp + 2*(q%tw)
-	}
-	tileOut := func(t int) int { // output offset of tile t, channel 0
-		img, q := t/(th*tw), t%(th*tw)
-		return img*m*h*w + 2*(q/tw)*w + 2*(q%tw)
-	}
 	var next atomic.Int32
 	Parallel(max(workers, 1), func(int) {
 		buf := getBuf(16*vs + 16*ms)
 		defer floatPool.Put(buf)
 		v, prod := (*buf)[:16*vs], (*buf)[16*vs:]
-		for {
-			blk := int(next.Add(1)) - 1
-			if blk >= nBlocks {
-				return
-			}
+		for blk := range taken(&next, nBlocks) {
 			t0 := blk * tb
 			cnt := min(tb, tiles-t0)
 			panels := (cnt + 15) / 16
@@ -236,9 +217,9 @@ func Conv3x3Winograd(out, xp, wt, bias []float32, beta float32, n, c, m, h, w in
 				var o [4]int
 				for run := range o {
 					t := min(t0+16*p+4*run, tiles-4)
-					o[run] = tileIn(t)
+					o[run] = tl.in(t)
 				}
-				in(v[p*c*16:], vs, 16, xp, o, wp, c, hp*wp)
+				in(v[p*c*16:], vs, 16, xp, o, tl.wp, c, tl.hp*tl.wp)
 			}
 			// The 16 products, column panel by column panel (its C x 16
 			// inputs stay in L1 while every row panel of U[xi] passes).
@@ -271,12 +252,51 @@ func Conv3x3Winograd(out, xp, wt, bias []float32, beta float32, n, c, m, h, w in
 				var o [4]int
 				runs := min(4, (cnt-16*p)/4)
 				for run := 0; run < runs; run++ {
-					o[run] = tileOut(t0 + 16*p + 4*run)
+					o[run] = tl.out(t0 + 16*p + 4*run)
 				}
 				outT(out, prod[p*16:], ms, tb, m, o, runs, w, h*w, bias, beta == 1)
 			}
 		}
 	})
+}
+
+// winoTiles is the tiling of a Winograd convolution: N images of C input
+// channels bordered to hp x wp, M output channels of h x w, th x tw tiles
+// of 2x2 outputs per image, numbered image by image, row by row.
+type winoTiles struct {
+	c, m, h, w, hp, wp, th, tw, tiles int
+}
+
+// in is the offset of tile t's 4x4 patch in the bordered input, channel 0.
+func (tl winoTiles) in(t int) int {
+	img, q := t/(tl.th*tl.tw), t%(tl.th*tl.tw)
+	return img*tl.c*tl.hp*tl.wp + 2*(q/tl.tw)*tl.wp + 2*(q%tl.tw)
+}
+
+// out is the offset of tile t's 2x2 outputs (or output gradients) in the
+// output, channel 0.
+func (tl winoTiles) out(t int) int {
+	img, q := t/(tl.th*tl.tw), t%(tl.th*tl.tw)
+	return img*tl.m*tl.h*tl.w + 2*(q/tl.tw)*tl.w + 2*(q%tl.tw)
+}
+
+// winoShape checks the arguments both Winograd drivers share, the bordered
+// input xp (N, C, H+2, W+2), the kernel or its gradient (M, C, 3, 3) and the
+// output or its gradient (N, M, H, W), and returns their tiling; it panics
+// naming the function fn.
+func winoShape(fn string, xp, wt, y []float32, n, c, m, h, w int) winoTiles {
+	if n < 0 || c <= 0 || m <= 0 {
+		panic(fmt.Sprintf("simd.%s: n=%d c=%d m=%d", fn, n, c, m))
+	}
+	if !WinogradFits(h, w) {
+		panic(fmt.Sprintf("simd.%s: %dx%d output with kernel set %s (WinogradFits is false)", fn, h, w, Impl()))
+	}
+	tl := winoTiles{c: c, m: m, h: h, w: w, hp: h + 2, wp: w + 2, th: h / 2, tw: w / 2}
+	tl.tiles = n * tl.th * tl.tw
+	if len(xp) < n*c*tl.hp*tl.wp || len(wt) < m*c*9 || len(y) < n*m*h*w {
+		panic(fmt.Sprintf("simd.%s: len(xp)=%d, kernel %d, output %d for N=%d C=%d M=%d %dx%d", fn, len(xp), len(wt), len(y), n, c, m, h, w))
+	}
+	return tl
 }
 
 // winoTile runs the matrix kernel for one row panel (rows of it valid) of
@@ -357,16 +377,7 @@ func parallelRange(n int, f func(lo, hi int)) {
 // products in order into the group's partial dU; the partials are then
 // added in group order, so results do not depend on the thread count.
 func Conv3x3WinogradWeightGrad(dw, xp, dy []float32, n, c, m, h, w int) {
-	hp, wp := h+2, w+2
-	if n < 0 || c <= 0 || m <= 0 {
-		panic(fmt.Sprintf("simd.Conv3x3WinogradWeightGrad: n=%d c=%d m=%d", n, c, m))
-	}
-	if !WinogradFits(h, w) {
-		panic(fmt.Sprintf("simd.Conv3x3WinogradWeightGrad: %dx%d output with kernel set %s (WinogradFits is false)", h, w, Impl()))
-	}
-	if len(xp) < n*c*hp*wp || len(dy) < n*m*h*w || len(dw) < m*c*9 {
-		panic(fmt.Sprintf("simd.Conv3x3WinogradWeightGrad: len(dw)=%d len(xp)=%d len(dy)=%d for N=%d C=%d M=%d %dx%d", len(dw), len(xp), len(dy), n, c, m, h, w))
-	}
+	tl := winoShape("Conv3x3WinogradWeightGrad", xp, dw, dy, n, c, m, h, w)
 	if n == 0 {
 		return
 	}
@@ -375,8 +386,7 @@ func Conv3x3WinogradWeightGrad(dw, xp, dy []float32, n, c, m, h, w int) {
 	if winoGenericTransforms {
 		in, dyT = winoInGeneric, winoDyGeneric
 	}
-	th, tw := h/2, w/2
-	tiles := n * th * tw
+	tiles := tl.tiles
 	// Tiles per chunk: the chunk's transforms (16*(C+M) values a tile) fill
 	// about 1 MiB.
 	tc := max(16, 16384/(c+m)/16*16)
@@ -395,14 +405,6 @@ func Conv3x3WinogradWeightGrad(dw, xp, dy []float32, n, c, m, h, w int) {
 	// xi strides (padded off multiples of 4 KiB, as in Conv3x3Winograd); a
 	// channel's lanes are tc long.
 	vs, ys := c*tc+16, m*tc+16
-	tileIn := func(t int) int {
-		img, q := t/(th*tw), t%(th*tw)
-		return img*c*hp*wp + 2*(q/tw)*wp + 2*(q%tw)
-	}
-	tileDy := func(t int) int {
-		img, q := t/(th*tw), t%(th*tw)
-		return img*m*h*w + 2*(q/tw)*w + 2*(q%tw)
-	}
 	workers := min(Threads(), groups)
 	if 16*tiles*c*m < 64*64*64 {
 		workers = 1
@@ -412,11 +414,7 @@ func Conv3x3WinogradWeightGrad(dw, xp, dy []float32, n, c, m, h, w int) {
 		buf := getBuf(16*vs + 16*ys)
 		defer floatPool.Put(buf)
 		v, y := (*buf)[:16*vs], (*buf)[16*vs:]
-		for {
-			g := int(next.Add(1)) - 1
-			if g >= groups {
-				return
-			}
+		for g := range taken(&next, groups) {
 			du := part[g*16*mc : (g+1)*16*mc]
 			for ch := g * per; ch < min((g+1)*per, nChunks); ch++ {
 				t0 := ch * tc
@@ -427,9 +425,9 @@ func Conv3x3WinogradWeightGrad(dw, xp, dy []float32, n, c, m, h, w int) {
 					runs := min(4, (cnt-16*p)/4)
 					for run := range oi {
 						t := t0 + 16*p + 4*min(run, runs-1)
-						oi[run], od[run] = tileIn(t), tileDy(t)
+						oi[run], od[run] = tl.in(t), tl.out(t)
 					}
-					in(v[p*16:], vs, tc, xp, oi, wp, c, hp*wp)
+					in(v[p*16:], vs, tc, xp, oi, tl.wp, c, tl.hp*tl.wp)
 					dyT(y[p*16:], ys, tc, dy, od, w, m, h*w)
 					// Lanes of the runs past the last tile repeat a valid
 					// run: zero them in y so that they add nothing.

@@ -204,24 +204,34 @@ func TestConv3x3Winograd(t *testing.T) {
 // already bordered) at the 3x3 shapes of unet-small, batch 64, in
 // GFLOP/s of the direct convolution, for several block sizes.
 func BenchmarkConv3x3Winograd(b *testing.B) {
+	benchWinograd(b, "tb", &winoBlockTiles, []int{0, 32, 64, 128, 256},
+		[][5]int{{64, 32, 32, 32, 32}, {64, 64, 64, 16, 16}, {64, 64, 64, 8, 8}, {64, 128, 64, 16, 16}},
+		func(xp, wt, y []float32, n, c, m, h, w int) { Conv3x3Winograd(y, xp, wt, nil, 0, n, c, m, h, w) })
+}
+
+// benchWinograd runs op (on a bordered input xp (N, C, H+2, W+2), a kernel
+// wt (M, C, 3, 3) and an output y (N, M, H, W)) for every shape {N, C, M,
+// H, W}, value of the tuning knob *p (0: the default) and thread count, and
+// reports GFLOP/s of the direct convolution.
+func benchWinograd(b *testing.B, knob string, p *int, values []int, shapes [][5]int, op func(xp, wt, y []float32, n, c, m, h, w int)) {
 	if !WinogradFits(8, 8) {
 		b.Skip("no Winograd transforms in kernel set " + Impl())
 	}
-	for _, sh := range [][5]int{{64, 32, 32, 32, 32}, {64, 64, 64, 16, 16}, {64, 64, 64, 8, 8}, {64, 128, 64, 16, 16}} {
+	for _, sh := range shapes {
 		n, c, m, h, w := sh[0], sh[1], sh[2], sh[3], sh[4]
 		r := rand.New(rand.NewPCG(1, 2))
 		xp := bordered(r, n, c, h, w)
 		wt := simdtest.Rand(r, m*c*9)
-		out := make([]float32, n*m*h*w)
-		for _, tb := range []int{0, 32, 64, 128, 256} {
+		y := simdtest.Rand(r, n*m*h*w)
+		for _, v := range values {
 			for _, threads := range []int{1, 2} {
-				b.Run(fmt.Sprintf("shape=%dx%dx%dx%d/tb=%d/threads=%d/impl=%s", c, m, h, w, tb, threads, Impl()), func(b *testing.B) {
+				b.Run(fmt.Sprintf("shape=%dx%dx%dx%d/%s=%d/threads=%d/impl=%s", c, m, h, w, knob, v, threads, Impl()), func(b *testing.B) {
 					defer SetThreads(0)
-					defer func() { winoBlockTiles = 0 }()
+					defer func(old int) { *p = old }(*p)
 					SetThreads(threads)
-					winoBlockTiles = tb
+					*p = v
 					for i := 0; i < b.N; i++ {
-						Conv3x3Winograd(out, xp, wt, nil, 0, n, c, m, h, w)
+						op(xp, wt, y, n, c, m, h, w)
 					}
 					b.ReportMetric(2*float64(n*m*h*w*c*9)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
@@ -312,28 +322,7 @@ func TestConv3x3WinogradWeightGrad(t *testing.T) {
 // alone (the input already bordered) at the 3x3 shapes of unet-small, batch
 // 64, in GFLOP/s of the direct weight gradient, for several chunk sizes.
 func BenchmarkConv3x3WinogradWeightGrad(b *testing.B) {
-	if !WinogradFits(8, 8) {
-		b.Skip("no Winograd transforms in kernel set " + Impl())
-	}
-	for _, sh := range [][5]int{{64, 32, 32, 32, 32}, {64, 64, 64, 16, 16}, {64, 64, 64, 8, 8}} {
-		n, c, m, h, w := sh[0], sh[1], sh[2], sh[3], sh[4]
-		r := rand.New(rand.NewPCG(1, 2))
-		xp := bordered(r, n, c, h, w)
-		dy := simdtest.Rand(r, n*m*h*w)
-		dw := make([]float32, m*c*9)
-		for _, tc := range []int{0, 128, 512, 1024} {
-			for _, threads := range []int{1, 2} {
-				b.Run(fmt.Sprintf("shape=%dx%dx%dx%d/chunk=%d/threads=%d/impl=%s", c, m, h, w, tc, threads, Impl()), func(b *testing.B) {
-					defer SetThreads(0)
-					defer func() { winoGradChunk = 0 }()
-					SetThreads(threads)
-					winoGradChunk = tc
-					for i := 0; i < b.N; i++ {
-						Conv3x3WinogradWeightGrad(dw, xp, dy, n, c, m, h, w)
-					}
-					b.ReportMetric(2*float64(n*m*h*w*c*9)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				})
-			}
-		}
-	}
+	benchWinograd(b, "chunk", &winoGradChunk, []int{0, 128, 512, 1024},
+		[][5]int{{64, 32, 32, 32, 32}, {64, 64, 64, 16, 16}, {64, 64, 64, 8, 8}},
+		func(xp, dw, dy []float32, n, c, m, h, w int) { Conv3x3WinogradWeightGrad(dw, xp, dy, n, c, m, h, w) })
 }

@@ -14,7 +14,8 @@ var convChunkCols = 1024
 
 // Conv2d is a 2-d convolution with a square kernel, as torch.nn.Conv2d
 // (dilation 1, groups 1), computed as an implicit im2col product
-// (simd.SgemmPacked), or for the stride-1 3x3 layers that allow it by
+// (simd.SgemmPacked), as one product per image for a 1x1 layer
+// (simd.SgemmBatch), or for the stride-1 3x3 layers that allow it by
 // Winograd's F(2x2, 3x3) (simd.Conv3x3Winograd, see useWinograd).
 type Conv2d struct {
 	P              *Params
@@ -569,8 +570,9 @@ var convWinograd = true
 // a bordered hp x wp input into m channels with simd.Conv3x3Winograd: a
 // 3x3 kernel whose bordered input is the output plus one pixel on every
 // side (so any padding: product has applied it), a shape and kernel set
-// the Winograd kernels serve, and enough channels on both sides for its 16
-// matrix products (C x 16 panels) to be worth their transforms.
+// the Winograd kernels serve, and at least 16 channels on both sides for
+// its 16 matrix products (a judgement, not a measurement: the one-channel
+// first and last layers of a U-Net are far below it, all others above).
 func useWinograd(g convGeom, m, hp, wp int) bool {
 	return convWinograd && g.k == 3 && hp == g.ho+2 && wp == g.wo+2 && g.c >= 16 && m >= 16 &&
 		simd.WinogradFits(g.ho, g.wo)

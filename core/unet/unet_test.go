@@ -116,13 +116,7 @@ func TestUNetThreadsBitIdentical(t *testing.T) {
 	defer simd.SetThreads(0)
 	run := func(threads int) ([]float32, []float32, []float32) {
 		simd.SetThreads(threads)
-		rng := rand.New(rand.NewPCG(5, 6))
-		cfg, _ := Preset("unet-tiny")
-		u, _ := New(cfg, rng)
-		x := make([]float32, 3*u.Dim())
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
+		u, x := tinyNet(rand.New(rand.NewPCG(5, 6)), 3)
 		out := append([]float32(nil), u.Forward(x, []int{1, 500, 1000}, []int{0, 9, -1})...)
 		dx := append([]float32(nil), u.Backward(out)...)
 		return out, dx, append([]float32(nil), u.P.G...)
@@ -138,17 +132,23 @@ func TestUNetThreadsBitIdentical(t *testing.T) {
 	}
 }
 
+// tinyNet returns a unet-tiny initialised from rng and n standard normal
+// images drawn from it after the weights.
+func tinyNet(rng *rand.Rand, n int) (*UNet, []float32) {
+	cfg, _ := Preset("unet-tiny")
+	u, _ := New(cfg, rng)
+	x := make([]float32, n*u.Dim())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return u, x
+}
+
 // TestUNetSkipInputGrad: with SkipInputGrad, Backward returns nil and
 // accumulates the same parameter gradients, bit for bit, as without; the
 // flag can be turned off again.
 func TestUNetSkipInputGrad(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	cfg, _ := Preset("unet-tiny")
-	u, _ := New(cfg, rng)
-	x := make([]float32, 2*u.Dim())
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
+	u, x := tinyNet(rand.New(rand.NewPCG(7, 8)), 2)
 	step := func(skip bool) ([]float32, []float32) {
 		u.SkipInputGrad = skip
 		u.P.ZeroGrad()

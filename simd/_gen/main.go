@@ -1159,31 +1159,7 @@ func winoIn() {
 		VSUBPS(d3, d1, t[3])
 		return t
 	}
-	// store writes element xi = 4r+c at vb + xi*vs + disp.
-	store := func(y VecVirtual, r, c, disp int) {
-		q := vb
-		if r > 0 {
-			q = GP64()
-			switch r {
-			case 1:
-				LEAQ(Mem{Base: vb, Index: vsb, Scale: 4}, q)
-			case 2:
-				LEAQ(Mem{Base: vb, Index: vsb, Scale: 8}, q)
-			case 3:
-				LEAQ(Mem{Base: vb, Index: vs3, Scale: 4}, q)
-			}
-		}
-		switch c {
-		case 0:
-			VMOVUPS(y, Mem{Base: q, Disp: disp})
-		case 1:
-			VMOVUPS(y, Mem{Base: q, Index: vsb, Scale: 1, Disp: disp})
-		case 2:
-			VMOVUPS(y, Mem{Base: q, Index: vsb, Scale: 2, Disp: disp})
-		case 3:
-			VMOVUPS(y, Mem{Base: q, Index: vs3, Scale: 1, Disp: disp})
-		}
-	}
+	store := func(y VecVirtual, r, c, disp int) { VMOVUPS(y, xiMem(vb, vsb, vs3, 4*r+c, disp)) }
 	group := func(pa, pb Register, disp int) {
 		t1 := rowT(pa, pb, 1)
 		t2 := rowT(pa, pb, 2)
@@ -1256,29 +1232,8 @@ func winoOut() {
 	flags := Load(Param("flags"), GP64())
 	// load returns element xi = 4r+c of the current row.
 	load := func(r, c, disp int) VecVirtual {
-		q := mb
-		if r > 0 {
-			q = GP64()
-			switch r {
-			case 1:
-				LEAQ(Mem{Base: mb, Index: msb, Scale: 4}, q)
-			case 2:
-				LEAQ(Mem{Base: mb, Index: msb, Scale: 8}, q)
-			case 3:
-				LEAQ(Mem{Base: mb, Index: ms3, Scale: 4}, q)
-			}
-		}
 		y := YMM()
-		switch c {
-		case 0:
-			VMOVUPS(Mem{Base: q, Disp: disp}, y)
-		case 1:
-			VMOVUPS(Mem{Base: q, Index: msb, Scale: 1, Disp: disp}, y)
-		case 2:
-			VMOVUPS(Mem{Base: q, Index: msb, Scale: 2, Disp: disp}, y)
-		case 3:
-			VMOVUPS(Mem{Base: q, Index: ms3, Scale: 1, Disp: disp}, y)
-		}
+		VMOVUPS(xiMem(mb, msb, ms3, 4*r+c, disp), y)
 		return y
 	}
 	// group transforms lanes disp/4.. of the row and stores runs ya
@@ -1378,31 +1333,7 @@ func winoDy() {
 	ps := Load(Param("ps"), GP64())
 	SHLQ(U8(2), ps)
 	sign := constant(float32(math.Copysign(0, -1)))
-	store := func(y VecVirtual, xi, disp int) {
-		q := vb
-		r, c := xi/4, xi%4
-		if r > 0 {
-			q = GP64()
-			switch r {
-			case 1:
-				LEAQ(Mem{Base: vb, Index: vsb, Scale: 4}, q)
-			case 2:
-				LEAQ(Mem{Base: vb, Index: vsb, Scale: 8}, q)
-			case 3:
-				LEAQ(Mem{Base: vb, Index: vs3, Scale: 4}, q)
-			}
-		}
-		switch c {
-		case 0:
-			VMOVUPS(y, Mem{Base: q, Disp: disp})
-		case 1:
-			VMOVUPS(y, Mem{Base: q, Index: vsb, Scale: 1, Disp: disp})
-		case 2:
-			VMOVUPS(y, Mem{Base: q, Index: vsb, Scale: 2, Disp: disp})
-		case 3:
-			VMOVUPS(y, Mem{Base: q, Index: vs3, Scale: 1, Disp: disp})
-		}
-	}
+	store := func(y VecVirtual, xi, disp int) { VMOVUPS(y, xiMem(vb, vsb, vs3, xi, disp)) }
 	group := func(pa, pb Register, disp int) {
 		a0, b0, a1, b1 := YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: pa}, a0)
@@ -1457,4 +1388,32 @@ func winoDy() {
 	Label("wd_done")
 	VZEROUPPER()
 	RET()
+}
+
+// xiMem addresses element xi (0..15, xi = 4r+c) of a Winograd transform
+// buffer whose elements lie s bytes apart from base (s3 = 3s), plus disp:
+// base + 4r*s (a LEAQ into a fresh register for r > 0) indexed by c*s.
+func xiMem(base, s, s3 Register, xi, disp int) Mem {
+	r, c := xi/4, xi%4
+	q := base
+	if r > 0 {
+		q = GP64()
+		switch r {
+		case 1:
+			LEAQ(Mem{Base: base, Index: s, Scale: 4}, q)
+		case 2:
+			LEAQ(Mem{Base: base, Index: s, Scale: 8}, q)
+		case 3:
+			LEAQ(Mem{Base: base, Index: s3, Scale: 4}, q)
+		}
+	}
+	switch c {
+	case 1:
+		return Mem{Base: q, Index: s, Scale: 1, Disp: disp}
+	case 2:
+		return Mem{Base: q, Index: s, Scale: 2, Disp: disp}
+	case 3:
+		return Mem{Base: q, Index: s3, Scale: 1, Disp: disp}
+	}
+	return Mem{Base: q, Disp: disp}
 }
