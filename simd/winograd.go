@@ -170,10 +170,7 @@ func Conv3x3Winograd(out, xp, wt, bias []float32, beta float32, n, c, m, h, w in
 		return
 	}
 	kern := current.Load()
-	in, outT := kern.winoIn, kern.winoOut
-	if winoGenericTransforms {
-		in, outT = winoInGeneric, winoOutGeneric
-	}
+	in, outT, _ := winoTransforms(kern)
 	g := kern.gemm
 	mr := g.mr
 	mPad := roundUp(m, mr)
@@ -258,6 +255,17 @@ func Conv3x3Winograd(out, xp, wt, bias []float32, beta float32, n, c, m, h, w in
 			}
 		}
 	})
+}
+
+// winoTransforms returns the Winograd transforms of kernel set k, or the
+// generic ones when winoGenericTransforms is set.
+func winoTransforms(k *kernelSet) (in func(v []float32, vs, vc int, x []float32, o [4]int, ld, planes, ps int),
+	out func(y, m []float32, ms, mrow, rows int, o [4]int, runs, ld, yplane int, bias []float32, acc bool),
+	dy func(v []float32, vs, vc int, dy []float32, o [4]int, ld, planes, ps int)) {
+	if winoGenericTransforms {
+		return winoInGeneric, winoOutGeneric, winoDyGeneric
+	}
+	return k.winoIn, k.winoOut, k.winoDy
 }
 
 // winoTiles is the tiling of a Winograd convolution: N images of C input
@@ -382,10 +390,7 @@ func Conv3x3WinogradWeightGrad(dw, xp, dy []float32, n, c, m, h, w int) {
 		return
 	}
 	kern := current.Load()
-	in, dyT := kern.winoIn, kern.winoDy
-	if winoGenericTransforms {
-		in, dyT = winoInGeneric, winoDyGeneric
-	}
+	in, _, dyT := winoTransforms(kern)
 	tiles := tl.tiles
 	// Tiles per chunk: the chunk's transforms (16*(C+M) values a tile) fill
 	// about 1 MiB.
