@@ -611,7 +611,7 @@ func TestSgemmThreadsIdentical(t *testing.T) {
 	defer SetThreads(0)
 	forEachSet(t, func(t *testing.T, name string) {
 		r := rand.New(rand.NewPCG(15, 16))
-		for _, s := range [][5]int{{150, 170, 300, 0, 0}, {20, 700, 100, 0, 1}, {97, 301, 129, 1, 1}, {512, 512, 128, 0, 1}, {64, 64, 64, 1, 0}} {
+		for _, s := range [][5]int{{150, 170, 300, 0, 0}, {20, 700, 100, 0, 1}, {97, 301, 129, 1, 1}, {512, 512, 128, 0, 1}, {64, 64, 64, 1, 0}, {7, 1000, 50, 0, 0}, {5, 1000, 60, 0, 0}, {3, 2000, 50, 0, 1}, {30, 3100, 20, 0, 1}, {300, 40, 90, 1, 0}} {
 			m, n, k, ta, tb := s[0], s[1], s[2], s[3] == 1, s[4] == 1
 			a, b := simdtest.Rand(r, m*k), simdtest.Rand(r, k*n)
 			c0 := simdtest.Rand(r, m*n)
