@@ -332,7 +332,7 @@ mul_done:
 	RET
 
 // func reverseStepAVX2(out []float32, x []float32, eps []float32, z []float32, a float32, b float32, c float32)
-// Requires: AVX
+// Requires: AVX, MMX+
 TEXT ·reverseStepAVX2(SB), NOSPLIT, $0-108
 	VBROADCASTSS a+96(FP), Y0
 	VBROADCASTSS b+100(FP), Y1
@@ -347,54 +347,63 @@ TEXT ·reverseStepAVX2(SB), NOSPLIT, $0-108
 	ANDQ         $-32, R8
 
 rs_loop32:
-	CMPQ    DI, R8
-	JGE     rs_loop8
-	VMULPS  (CX)(DI*4), Y0, Y3
-	VMULPS  (DX)(DI*4), Y1, Y4
-	VADDPS  Y4, Y3, Y3
-	VMULPS  (BX)(DI*4), Y2, Y4
-	VADDPS  Y4, Y3, Y3
-	VMOVUPS Y3, (AX)(DI*4)
-	VMULPS  32(CX)(DI*4), Y0, Y3
-	VMULPS  32(DX)(DI*4), Y1, Y4
-	VADDPS  Y4, Y3, Y3
-	VMULPS  32(BX)(DI*4), Y2, Y4
-	VADDPS  Y4, Y3, Y3
-	VMOVUPS Y3, 32(AX)(DI*4)
-	VMULPS  64(CX)(DI*4), Y0, Y3
-	VMULPS  64(DX)(DI*4), Y1, Y4
-	VADDPS  Y4, Y3, Y3
-	VMULPS  64(BX)(DI*4), Y2, Y4
-	VADDPS  Y4, Y3, Y3
-	VMOVUPS Y3, 64(AX)(DI*4)
-	VMULPS  96(CX)(DI*4), Y0, Y3
-	VMULPS  96(DX)(DI*4), Y1, Y4
-	VADDPS  Y4, Y3, Y3
-	VMULPS  96(BX)(DI*4), Y2, Y4
-	VADDPS  Y4, Y3, Y3
-	VMOVUPS Y3, 96(AX)(DI*4)
-	ADDQ    $0x00000020, DI
-	JMP     rs_loop32
+	CMPQ       DI, R8
+	JGE        rs_loop8
+	PREFETCHT0 512(CX)(DI*4)
+	PREFETCHT0 512(DX)(DI*4)
+	PREFETCHT0 512(BX)(DI*4)
+	VMULPS     (CX)(DI*4), Y0, Y3
+	VMULPS     (DX)(DI*4), Y1, Y4
+	VADDPS     Y4, Y3, Y3
+	VMULPS     (BX)(DI*4), Y2, Y4
+	VADDPS     Y4, Y3, Y3
+	VMOVUPS    Y3, (AX)(DI*4)
+	VMULPS     32(CX)(DI*4), Y0, Y3
+	VMULPS     32(DX)(DI*4), Y1, Y4
+	VADDPS     Y4, Y3, Y3
+	VMULPS     32(BX)(DI*4), Y2, Y4
+	VADDPS     Y4, Y3, Y3
+	VMOVUPS    Y3, 32(AX)(DI*4)
+	PREFETCHT0 576(CX)(DI*4)
+	PREFETCHT0 576(DX)(DI*4)
+	PREFETCHT0 576(BX)(DI*4)
+	VMULPS     64(CX)(DI*4), Y0, Y3
+	VMULPS     64(DX)(DI*4), Y1, Y4
+	VADDPS     Y4, Y3, Y3
+	VMULPS     64(BX)(DI*4), Y2, Y4
+	VADDPS     Y4, Y3, Y3
+	VMOVUPS    Y3, 64(AX)(DI*4)
+	VMULPS     96(CX)(DI*4), Y0, Y3
+	VMULPS     96(DX)(DI*4), Y1, Y4
+	VADDPS     Y4, Y3, Y3
+	VMULPS     96(BX)(DI*4), Y2, Y4
+	VADDPS     Y4, Y3, Y3
+	VMOVUPS    Y3, 96(AX)(DI*4)
+	ADDQ       $0x00000020, DI
+	JMP        rs_loop32
 	ANDQ $-8, SI
 
 rs_loop8:
-	CMPQ    DI, SI
-	JGE     rs_done
-	VMULPS  (CX)(DI*4), Y0, Y3
-	VMULPS  (DX)(DI*4), Y1, Y4
-	VADDPS  Y4, Y3, Y3
-	VMULPS  (BX)(DI*4), Y2, Y4
-	VADDPS  Y4, Y3, Y3
-	VMOVUPS Y3, (AX)(DI*4)
-	ADDQ    $0x00000008, DI
-	JMP     rs_loop8
+	CMPQ       DI, SI
+	JGE        rs_done
+	PREFETCHT0 512(CX)(DI*4)
+	PREFETCHT0 512(DX)(DI*4)
+	PREFETCHT0 512(BX)(DI*4)
+	VMULPS     (CX)(DI*4), Y0, Y3
+	VMULPS     (DX)(DI*4), Y1, Y4
+	VADDPS     Y4, Y3, Y3
+	VMULPS     (BX)(DI*4), Y2, Y4
+	VADDPS     Y4, Y3, Y3
+	VMOVUPS    Y3, (AX)(DI*4)
+	ADDQ       $0x00000008, DI
+	JMP        rs_loop8
 
 rs_done:
 	VZEROUPPER
 	RET
 
 // func reverseStepGuidedAVX2(out []float32, x []float32, eps []float32, z []float32, g []float32, a float32, b float32, c float32, d float32)
-// Requires: AVX
+// Requires: AVX, MMX+
 TEXT ·reverseStepGuidedAVX2(SB), NOSPLIT, $0-136
 	VBROADCASTSS a+120(FP), Y0
 	VBROADCASTSS b+124(FP), Y1
@@ -411,57 +420,69 @@ TEXT ·reverseStepGuidedAVX2(SB), NOSPLIT, $0-136
 	ANDQ         $-32, R9
 
 rsg_loop32:
-	CMPQ    R8, R9
-	JGE     rsg_loop8
-	VMULPS  (CX)(R8*4), Y0, Y4
-	VMULPS  (DX)(R8*4), Y1, Y5
-	VADDPS  Y5, Y4, Y4
-	VMULPS  (BX)(R8*4), Y2, Y5
-	VADDPS  Y5, Y4, Y4
-	VMULPS  (SI)(R8*4), Y3, Y5
-	VADDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (AX)(R8*4)
-	VMULPS  32(CX)(R8*4), Y0, Y4
-	VMULPS  32(DX)(R8*4), Y1, Y5
-	VADDPS  Y5, Y4, Y4
-	VMULPS  32(BX)(R8*4), Y2, Y5
-	VADDPS  Y5, Y4, Y4
-	VMULPS  32(SI)(R8*4), Y3, Y5
-	VADDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 32(AX)(R8*4)
-	VMULPS  64(CX)(R8*4), Y0, Y4
-	VMULPS  64(DX)(R8*4), Y1, Y5
-	VADDPS  Y5, Y4, Y4
-	VMULPS  64(BX)(R8*4), Y2, Y5
-	VADDPS  Y5, Y4, Y4
-	VMULPS  64(SI)(R8*4), Y3, Y5
-	VADDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 64(AX)(R8*4)
-	VMULPS  96(CX)(R8*4), Y0, Y4
-	VMULPS  96(DX)(R8*4), Y1, Y5
-	VADDPS  Y5, Y4, Y4
-	VMULPS  96(BX)(R8*4), Y2, Y5
-	VADDPS  Y5, Y4, Y4
-	VMULPS  96(SI)(R8*4), Y3, Y5
-	VADDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 96(AX)(R8*4)
-	ADDQ    $0x00000020, R8
-	JMP     rsg_loop32
+	CMPQ       R8, R9
+	JGE        rsg_loop8
+	PREFETCHT0 512(CX)(R8*4)
+	PREFETCHT0 512(DX)(R8*4)
+	PREFETCHT0 512(BX)(R8*4)
+	PREFETCHT0 512(SI)(R8*4)
+	VMULPS     (CX)(R8*4), Y0, Y4
+	VMULPS     (DX)(R8*4), Y1, Y5
+	VADDPS     Y5, Y4, Y4
+	VMULPS     (BX)(R8*4), Y2, Y5
+	VADDPS     Y5, Y4, Y4
+	VMULPS     (SI)(R8*4), Y3, Y5
+	VADDPS     Y5, Y4, Y4
+	VMOVUPS    Y4, (AX)(R8*4)
+	VMULPS     32(CX)(R8*4), Y0, Y4
+	VMULPS     32(DX)(R8*4), Y1, Y5
+	VADDPS     Y5, Y4, Y4
+	VMULPS     32(BX)(R8*4), Y2, Y5
+	VADDPS     Y5, Y4, Y4
+	VMULPS     32(SI)(R8*4), Y3, Y5
+	VADDPS     Y5, Y4, Y4
+	VMOVUPS    Y4, 32(AX)(R8*4)
+	PREFETCHT0 576(CX)(R8*4)
+	PREFETCHT0 576(DX)(R8*4)
+	PREFETCHT0 576(BX)(R8*4)
+	PREFETCHT0 576(SI)(R8*4)
+	VMULPS     64(CX)(R8*4), Y0, Y4
+	VMULPS     64(DX)(R8*4), Y1, Y5
+	VADDPS     Y5, Y4, Y4
+	VMULPS     64(BX)(R8*4), Y2, Y5
+	VADDPS     Y5, Y4, Y4
+	VMULPS     64(SI)(R8*4), Y3, Y5
+	VADDPS     Y5, Y4, Y4
+	VMOVUPS    Y4, 64(AX)(R8*4)
+	VMULPS     96(CX)(R8*4), Y0, Y4
+	VMULPS     96(DX)(R8*4), Y1, Y5
+	VADDPS     Y5, Y4, Y4
+	VMULPS     96(BX)(R8*4), Y2, Y5
+	VADDPS     Y5, Y4, Y4
+	VMULPS     96(SI)(R8*4), Y3, Y5
+	VADDPS     Y5, Y4, Y4
+	VMOVUPS    Y4, 96(AX)(R8*4)
+	ADDQ       $0x00000020, R8
+	JMP        rsg_loop32
 	ANDQ $-8, DI
 
 rsg_loop8:
-	CMPQ    R8, DI
-	JGE     rsg_done
-	VMULPS  (CX)(R8*4), Y0, Y4
-	VMULPS  (DX)(R8*4), Y1, Y5
-	VADDPS  Y5, Y4, Y4
-	VMULPS  (BX)(R8*4), Y2, Y5
-	VADDPS  Y5, Y4, Y4
-	VMULPS  (SI)(R8*4), Y3, Y5
-	VADDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (AX)(R8*4)
-	ADDQ    $0x00000008, R8
-	JMP     rsg_loop8
+	CMPQ       R8, DI
+	JGE        rsg_done
+	PREFETCHT0 512(CX)(R8*4)
+	PREFETCHT0 512(DX)(R8*4)
+	PREFETCHT0 512(BX)(R8*4)
+	PREFETCHT0 512(SI)(R8*4)
+	VMULPS     (CX)(R8*4), Y0, Y4
+	VMULPS     (DX)(R8*4), Y1, Y5
+	VADDPS     Y5, Y4, Y4
+	VMULPS     (BX)(R8*4), Y2, Y5
+	VADDPS     Y5, Y4, Y4
+	VMULPS     (SI)(R8*4), Y3, Y5
+	VADDPS     Y5, Y4, Y4
+	VMOVUPS    Y4, (AX)(R8*4)
+	ADDQ       $0x00000008, R8
+	JMP        rsg_loop8
 
 rsg_done:
 	VZEROUPPER
