@@ -255,10 +255,11 @@ func reverseStepGuided() {
 }
 
 // wsPrefetch is how far ahead (bytes) weightedSum's unrolled loop prefetches
-// every input: with four or five streams the hardware prefetchers fall
-// behind once the vectors leave L1. On the 48 KiB L1 of the Xeon of
-// 2026-12-07: 4096 elements (64 KiB with out) 548-565 -> 452-480 ns; 100352
-// elements 16.0-16.5 -> 15.3-15.4 us; vectors in L1 (2048) 4-13% slower.
+// every input and out: with four or five streams the hardware prefetchers
+// fall behind once the vectors leave L1. On the 48 KiB L1 of the Xeon of
+// 2026-12-07, cdp bench's reverse step on 4096 elements (64 KiB with out):
+// 548-565 -> 420-431 ns; vectors in L1 (2048 elements) within noise to 13%
+// slower.
 const wsPrefetch = 512
 
 // weightedSum emits out[i] = w0*v0[i] + w1*v1[i] + ... (slices named by vs,
@@ -282,6 +283,7 @@ func weightedSum(name, prefix, sig string, vs, ws []string, doc ...string) {
 			for i := range v {
 				PREFETCHT0(Mem{Base: v[i], Index: idx, Scale: 4, Disp: 32*u + wsPrefetch})
 			}
+			PREFETCHT0(Mem{Base: out, Index: idx, Scale: 4, Disp: 32*u + wsPrefetch})
 		}
 		s, t := YMM(), YMM()
 		VMULPS(at(v[0], idx, u), w[0], s)
