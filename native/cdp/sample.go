@@ -14,6 +14,7 @@ import (
 	"github.com/cdp-project/cdp/core/classify"
 	"github.com/cdp-project/cdp/core/data"
 	"github.com/cdp-project/cdp/core/diffusion"
+	"github.com/cdp-project/cdp/core/generate"
 	"github.com/cdp-project/cdp/core/guide"
 	"github.com/cdp-project/cdp/core/unet"
 	"github.com/cdp-project/cdp/native/store"
@@ -110,11 +111,7 @@ func parseWindow(s string, T int) (guide.Window, error) {
 // labelsFor returns the label of every image of the run.
 func labelsFor(spec string, n, classes int) ([]int, error) {
 	var cycle []int
-	if spec == "uniform" {
-		for k := 0; k < classes; k++ {
-			cycle = append(cycle, k)
-		}
-	} else {
+	if spec != "uniform" {
 		for _, f := range strings.Split(spec, ",") {
 			k, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil || k < 0 || k >= classes {
@@ -123,18 +120,7 @@ func labelsFor(spec string, n, classes int) ([]int, error) {
 			cycle = append(cycle, k)
 		}
 	}
-	y := make([]int, n)
-	for i := range y {
-		y[i] = cycle[i%len(cycle)]
-	}
-	return y, nil
-}
-
-func finitePositive(name string, v float64) error {
-	if !(v > 0) || math.IsInf(v, 0) {
-		return usagef("--%s %v must be positive and finite", name, v)
-	}
-	return nil
+	return generate.Labels(cycle, n, classes)
 }
 
 func sample(e *env, o *sampleOpts, args []string) error {
@@ -149,17 +135,7 @@ func sample(e *env, o *sampleOpts, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--ckpt: %w", err)
 	}
-	model, err := unet.Load(c, true)
-	if err != nil {
-		return fmt.Errorf("--ckpt %s: %w", o.ckpt, err)
-	}
-	var meta struct {
-		Train unet.TrainConfig `json:"train"`
-	}
-	if err := c.DecodeMeta(&meta); err != nil {
-		return fmt.Errorf("--ckpt %s: %w", o.ckpt, err)
-	}
-	sched, err := diffusion.ScheduleByName(meta.Train.Schedule, meta.Train.T)
+	model, sched, err := generate.Model(c)
 	if err != nil {
 		return fmt.Errorf("--ckpt %s: %w", o.ckpt, err)
 	}
@@ -260,112 +236,34 @@ func sample(e *env, o *sampleOpts, args []string) error {
 // buildGuidance wraps the eps-model in the guidance that o asks for and
 // describes it.
 func buildGuidance(o *sampleOpts, model *unet.UNet, T int) (diffusion.EpsModel, string, error) {
-	switch o.guideKind {
-	case "none":
-		return model, "none", nil
-	case "cfg":
-		if math.IsNaN(o.cfgW) || math.IsInf(o.cfgW, 0) {
-			return nil, "", usagef("--cfg-w %v must be finite", o.cfgW)
+	g := generate.Guidance{
+		Kind: o.guideKind, Loss: o.loss, Lambda: o.lambda, Tau: o.tau, TauPlus: o.tauPlus, Beta: o.beta,
+		Head: o.head, HeadLR: o.headLR, HeadSeed: o.seed, Input: o.input, Negatives: o.neg,
+		Scale: o.scale, CfgW: o.cfgW,
+	}
+	var net *classify.Net
+	if g.NeedsNet() {
+		if o.featureCkpt == "" {
+			return nil, "", usagef("--guide %s needs --feature-ckpt (a classifier checkpoint from cdp advtrain)", o.guideKind)
 		}
-		return &guide.ClassifierFree{Model: model, W: o.cfgW, Window: guide.Window{Lo: 1, Hi: T}}, fmt.Sprintf("cfg w=%g", o.cfgW), nil
-	case "classifier", "contrastive":
-	default:
-		return nil, "", usagef("--guide %q: want none|contrastive|classifier|cfg", o.guideKind)
-	}
-	if o.featureCkpt == "" {
-		return nil, "", usagef("--guide %s needs --feature-ckpt (a classifier checkpoint from cdp advtrain)", o.guideKind)
-	}
-	fc, err := readCheckpoint(o.featureCkpt)
-	if err != nil {
-		return nil, "", fmt.Errorf("--feature-ckpt: %w", err)
-	}
-	net, err := classify.Load(fc)
-	if err != nil {
-		return nil, "", fmt.Errorf("--feature-ckpt %s: %w", o.featureCkpt, err)
-	}
-	if net.Cfg.InCh != model.Cfg.InCh || net.NumClasses() != model.Cfg.Classes {
-		return nil, "", fmt.Errorf("--feature-ckpt %s: %s takes %d-channel images with %d classes; the eps-model makes %d-channel images with %d classes",
-			o.featureCkpt, net.Cfg.Name, net.Cfg.InCh, net.NumClasses(), model.Cfg.InCh, model.Cfg.Classes)
-	}
-	window, err := parseWindow(o.window, T)
-	if err != nil {
-		return nil, "", err
-	}
-	if o.guideKind == "classifier" {
-		lv, err := net.LogitView(model.Cfg.Size)
+		fc, err := readCheckpoint(o.featureCkpt)
 		if err != nil {
+			return nil, "", fmt.Errorf("--feature-ckpt: %w", err)
+		}
+		if net, err = classify.Load(fc); err != nil {
 			return nil, "", fmt.Errorf("--feature-ckpt %s: %w", o.featureCkpt, err)
 		}
-		if err := finitePositive("scale", o.scale); err != nil {
+		if g.Window, err = parseWindow(o.window, T); err != nil {
 			return nil, "", err
 		}
-		return &guide.Classifier{Model: model, Net: lv, Scale: o.scale, Window: window},
-			fmt.Sprintf("classifier s=%g window %d:%d (%s)", o.scale, window.Lo, window.Hi, net.Cfg.Name), nil
 	}
-	fv, err := net.FeatureView(model.Cfg.Size)
-	if err != nil {
+	eps, desc, err := g.Wrap(model, net, T)
+	var oe *generate.OptionError
+	switch {
+	case errors.As(err, &oe):
+		return nil, "", usagef("--%s", oe.Error())
+	case err != nil && net != nil:
 		return nil, "", fmt.Errorf("--feature-ckpt %s: %w", o.featureCkpt, err)
 	}
-	g := &guide.Contrastive{Model: model, Net: fv, Lambda: o.lambda, Window: window}
-	if math.IsNaN(o.lambda) || math.IsInf(o.lambda, 0) || o.lambda < 0 {
-		return nil, "", usagef("--lambda %v must be finite and not negative", o.lambda)
-	}
-	switch o.loss {
-	case "hnm":
-		l := guide.DefaultHNM()
-		if o.tau != 0 {
-			l.T = o.tau
-		}
-		l.TauPlus, l.Beta = o.tauPlus, o.beta
-		if err := finitePositive("tau", l.T); err != nil {
-			return nil, "", err
-		}
-		if !(l.TauPlus >= 0 && l.TauPlus < 1) {
-			return nil, "", usagef("--tau-plus %v must lie in [0, 1)", l.TauPlus)
-		}
-		g.Loss = l
-	case "infonce":
-		l := guide.DefaultInfoNCE()
-		if o.tau != 0 {
-			l.Tau = o.tau
-		}
-		if err := finitePositive("tau", l.Tau); err != nil {
-			return nil, "", err
-		}
-		g.Loss = l
-	default:
-		return nil, "", usagef("--loss %q: want hnm|infonce", o.loss)
-	}
-	switch o.input {
-	case "xt":
-		g.Input = guide.InputXt
-	case "x0hat":
-		g.Input = guide.InputX0hat
-	default:
-		return nil, "", usagef("--feature-input %q: want xt|x0hat", o.input)
-	}
-	switch o.neg {
-	case "all":
-		g.Negatives = guide.NegativesAll
-	case "other-class":
-		g.Negatives = guide.NegativesOtherClass
-	default:
-		return nil, "", usagef("--negatives %q: want all|other-class", o.neg)
-	}
-	switch o.head {
-	case "none":
-	case "fixed", "online":
-		h := guide.NewMLPHead(net.FeatureDim(), 64, 64, seededRNG(o.seed, 77))
-		if o.head == "online" {
-			if err := finitePositive("head-lr", o.headLR); err != nil {
-				return nil, "", err
-			}
-			h.Online(o.headLR)
-		}
-		g.Head = h
-	default:
-		return nil, "", usagef("--head %q: want none|fixed|online", o.head)
-	}
-	return g, fmt.Sprintf("contrastive %s lambda=%g window %d:%d head %s input %s negatives %s (%s)",
-		o.loss, o.lambda, window.Lo, window.Hi, o.head, o.input, o.neg, net.Cfg.Name), nil
+	return eps, desc, err
 }
