@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -139,19 +138,9 @@ func sample(e *env, o *sampleOpts, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--ckpt %s: %w", o.ckpt, err)
 	}
-	if o.steps < 1 || o.steps > sched.T {
-		return usagef("--steps %d must lie in 1..%d", o.steps, sched.T)
-	}
-	if o.eta < 0 || math.IsNaN(o.eta) || math.IsInf(o.eta, 0) {
-		return usagef("--eta %v must be finite and not negative", o.eta)
-	}
-	spacing, err := diffusion.ParseSpacing(o.spacing)
+	run, err := generate.Sampler{Name: o.sampler, Steps: o.steps, Eta: o.eta, Spacing: o.spacing, Clip: o.clip}.Config(sched)
 	if err != nil {
-		return &usageError{msg: "--spacing: " + err.Error()}
-	}
-	sampler, err := diffusion.SamplerByName(o.sampler, o.eta)
-	if err != nil {
-		return &usageError{msg: "--sampler: " + err.Error()}
+		return optionUsage(err)
 	}
 	mcfg := model.Cfg
 	if o.size < 0 || o.size > mcfg.Size || (o.size > 0 && (mcfg.Size-o.size)%2 != 0) {
@@ -179,20 +168,19 @@ func sample(e *env, o *sampleOpts, args []string) error {
 		hi-lo, lo, hi-1, o.n, o.sampler, o.steps, desc, simdImpl())
 	ctx, stop := interruptContext()
 	defer stop()
-	ts := diffusion.Timesteps(sched.T, o.steps, spacing)
+	ts := run.Timesteps
 	total := ((hi - lo + o.batch - 1) / o.batch) * len(ts)
 	bar := newProgress(e.stderr, total, "sample")
 	done := 0
 	start := time.Now()
-	x, err := diffusion.Sample(ctx, eps, y[lo:hi], diffusion.Config{
-		Schedule: sched, Sampler: sampler, Timesteps: ts, Batch: o.batch, Seed: o.seed, Offset: lo, Clip: o.clip,
-		Callback: func(info diffusion.StepInfo) error {
-			done++
-			rate := float64(done*min(o.batch, hi-lo)) / time.Since(start).Seconds()
-			bar.update(done, fmt.Sprintf("t=%d %.0f img-steps/s", info.T, rate))
-			return nil
-		},
-	})
+	run.Batch, run.Seed, run.Offset = o.batch, o.seed, lo
+	run.Callback = func(info diffusion.StepInfo) error {
+		done++
+		rate := float64(done*min(o.batch, hi-lo)) / time.Since(start).Seconds()
+		bar.update(done, fmt.Sprintf("t=%d %.0f img-steps/s", info.T, rate))
+		return nil
+	}
+	x, err := diffusion.Sample(ctx, eps, y[lo:hi], run)
 	bar.finish()
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("interrupted: nothing written (sampling has no partial output)")
@@ -261,9 +249,18 @@ func buildGuidance(o *sampleOpts, model *unet.UNet, T int) (diffusion.EpsModel, 
 	var oe *generate.OptionError
 	switch {
 	case errors.As(err, &oe):
-		return nil, "", usagef("--%s", oe.Error())
+		return nil, "", optionUsage(err)
 	case err != nil && net != nil:
 		return nil, "", fmt.Errorf("--feature-ckpt %s: %w", o.featureCkpt, err)
 	}
 	return eps, desc, err
+}
+
+// optionUsage turns a generate.OptionError into the usage error of its flag.
+func optionUsage(err error) error {
+	var oe *generate.OptionError
+	if errors.As(err, &oe) {
+		return usagef("--%s", oe.Error())
+	}
+	return err
 }
