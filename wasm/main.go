@@ -10,6 +10,7 @@
 //	cdp.experiments()                JSON text: the sim registry (names, parameters, ranges)
 //	cdp.runExperiment(name, params, seed, onProgress) Promise<JSON text of the result>
 //	cdp.benchUNet(options)           Promise<object>: times the U-Net forward pass (see benchUNet)
+//	cdp.sample(options, onProgress)  Promise<object>: images from a diffusion checkpoint, plain or guided (see sample)
 //
 // params is a plain object of numbers (or numeric strings); seed a
 // non-negative integer; onProgress(done, total) is optional.
@@ -50,6 +51,7 @@ func main() {
 	}))
 	api.Set("runExperiment", js.FuncOf(runExperiment))
 	api.Set("benchUNet", js.FuncOf(benchUNet))
+	api.Set("sample", js.FuncOf(sample))
 	js.Global().Set("cdp", api)
 	if ready := js.Global().Get("cdpReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke()
@@ -301,14 +303,14 @@ func (o *benchOptions) parse(v js.Value) error {
 				return fmt.Errorf("benchUNet: model name of %d bytes is no preset (known: %s)", len(o.model), strings.Join(unet.Presets(), ", "))
 			}
 		case "batch":
-			o.batch, err = count(x, "batch", 1, benchMaxBatch)
+			o.batch, err = count("benchUNet", x, "batch", 1, benchMaxBatch)
 		case "reps":
-			o.reps, err = count(x, "reps", 1, benchMaxReps)
+			o.reps, err = count("benchUNet", x, "reps", 1, benchMaxReps)
 		case "warmup":
-			o.warmup, err = count(x, "warmup", 0, benchMaxWarmup)
+			o.warmup, err = count("benchUNet", x, "warmup", 0, benchMaxWarmup)
 		case "seed":
 			var s int
-			s, err = count(x, "seed", 0, 1<<53)
+			s, err = count("benchUNet", x, "seed", 0, 1<<53)
 			o.seed = uint64(s)
 		case "tensors":
 			if typeOf(x) != js.TypeBoolean {
@@ -319,7 +321,7 @@ func (o *benchOptions) parse(v js.Value) error {
 			if x.IsUndefined() || x.IsNull() {
 				continue
 			}
-			o.weights, err = npzBytes(x)
+			o.weights, err = byteArray("benchUNet", "weights", "an .npz archive", x, benchMaxWeights)
 		default:
 			if len(k) > 40 {
 				k = k[:40] + "…"
@@ -333,29 +335,31 @@ func (o *benchOptions) parse(v js.Value) error {
 	return nil
 }
 
-// npzBytes copies a Uint8Array (the bytes of an .npz archive) into Go.
-func npzBytes(x js.Value) ([]byte, error) {
+// byteArray copies a Uint8Array (holding what, at most max bytes) into Go,
+// for option name of function fn.
+func byteArray(fn, name, what string, x js.Value, max int) ([]byte, error) {
 	if !js.Global().Get("ArrayBuffer").Call("isView", x).Bool() || describe(x) != "[object Uint8Array]" {
-		return nil, fmt.Errorf("benchUNet: weights must be a Uint8Array holding an .npz archive, got %s", describe(x))
+		return nil, fmt.Errorf("%s: %s must be a Uint8Array holding %s, got %s", fn, name, what, describe(x))
 	}
 	own := js.Global().Get("Uint8Array").New(x) // a copy whose length no getter can fake
 	n := own.Length()
-	if n > benchMaxWeights {
-		return nil, fmt.Errorf("benchUNet: weights of %d bytes, more than %d", n, benchMaxWeights)
+	if n > max {
+		return nil, fmt.Errorf("%s: %s of %d bytes, more than %d", fn, name, n, max)
 	}
 	b := make([]byte, n)
 	js.CopyBytesToGo(b, own)
 	return b, nil
 }
 
-// count reads an integer in [lo, hi] given as a JS number.
-func count(v js.Value, what string, lo, hi int) (int, error) {
+// count reads an integer in [lo, hi] given as a JS number, for option what
+// of function fn.
+func count(fn string, v js.Value, what string, lo, hi int) (int, error) {
 	if typeOf(v) != js.TypeNumber {
-		return 0, fmt.Errorf("benchUNet: %s must be an integer in [%d, %d], got %s", what, lo, hi, describe(v))
+		return 0, fmt.Errorf("%s: %s must be an integer in [%d, %d], got %s", fn, what, lo, hi, describe(v))
 	}
 	x := v.Float()
 	if x != math.Trunc(x) || x < float64(lo) || x > float64(hi) { // NaN fails the first test
-		return 0, fmt.Errorf("benchUNet: %s = %v must be an integer in [%d, %d]", what, x, lo, hi)
+		return 0, fmt.Errorf("%s: %s = %v must be an integer in [%d, %d]", fn, what, x, lo, hi)
 	}
 	return int(x), nil
 }

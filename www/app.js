@@ -112,6 +112,78 @@ async function run() {
   }
 }
 
+// drawGrid paints n images (size x size, one channel, row after row of
+// pixels) into the canvas, 10 to a row, scaled 3x.
+function drawGrid(canvas, pixels, n, size) {
+  const cols = Math.min(10, n), rows = Math.ceil(n / cols), scale = 3;
+  canvas.width = cols * size * scale; canvas.height = rows * size * scale;
+  canvas.style.width = `${canvas.width}px`;
+  const img = new ImageData(cols * size, rows * size);
+  for (let k = 0; k < n; k++) {
+    const ox = (k % cols) * size, oy = Math.floor(k / cols) * size;
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < size; c++) {
+        const v = pixels[k * size * size + r * size + c];
+        const o = 4 * ((oy + r) * cols * size + ox + c);
+        img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
+        img.data[o + 3] = 255;
+      }
+    }
+  }
+  const small = new OffscreenCanvas(img.width, img.height);
+  small.getContext("2d").putImageData(img, 0, 0);
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+}
+
+let sampled = null; // the last {plain, guided} results
+
+function showFrame() {
+  if (!sampled) return;
+  const k = Number($("s-frame").value);
+  const { plain, guided } = sampled;
+  const last = k >= guided.frames.length;
+  drawGrid($("s-plain"), last ? plain.images : plain.frames[k].images, plain.n, plain.size);
+  drawGrid($("s-guided"), last ? guided.images : guided.frames[k].images, guided.n, guided.size);
+  $("s-frame-t").textContent = last ? "final samples" : `x0 predicted at t = ${guided.frames[k].t}`;
+}
+
+async function sampleBoth() {
+  const num = (id) => Number($(id).value);
+  const common = { n: num("s-n"), steps: num("s-steps"), seed: num("s-seed"), frames: Math.max(1, Math.ceil(num("s-steps") / 10)) };
+  const guided = { ...common, guide: "contrastive", loss: $("s-loss").value, lambda: num("s-lambda"), window: [num("s-lo"), num("s-hi")] };
+  $("s-error").textContent = "";
+  $("s-run").disabled = true;
+  try {
+    const out = {};
+    for (const [name, opts] of [["plain", common], ["guided", guided]]) {
+      $("s-status").textContent = `sampling ${name}…`;
+      out[name] = await call("sample", [opts], (done, total, t) => {
+        $("s-progress").max = total; $("s-progress").value = done;
+        $("s-status").textContent = `sampling ${name}: step ${done} of ${total} (t = ${t})`;
+      });
+    }
+    sampled = out;
+    $("s-frame").max = out.guided.frames.length; // the last position shows the final samples
+    $("s-frame").value = $("s-frame").max;
+    $("s-frame").disabled = false;
+    showFrame();
+    const row = (label, f) => `<tr><th>${label}</th><td>${f(out.plain)}</td><td>${f(out.guided)}</td></tr>`;
+    $("sstats").innerHTML = "<tr><th></th><th>plain</th><th>guided</th></tr>" +
+      row("mean feature cosine", (r) => r.stats.meanCosine.toFixed(3)) +
+      row("classified as their label", (r) => `${(100 * r.stats.agreement).toFixed(0)}%`) +
+      row("seconds", (r) => r.seconds.toFixed(1)) +
+      row("image-steps/s", (r) => r.imageStepsPerSec.toFixed(0));
+    $("s-status").textContent = `done: ${out.guided.guidance}`;
+  } catch (err) {
+    $("s-error").textContent = err.message;
+    $("s-status").textContent = "failed";
+  } finally {
+    $("s-run").disabled = false;
+  }
+}
+
 (async () => {
   try {
     const info = await call("info");
@@ -124,6 +196,9 @@ async function run() {
     $("experiment").onchange = () => showParams(experiments[$("experiment").selectedIndex]);
     $("run").onclick = run;
     $("run").disabled = false;
+    $("s-run").onclick = sampleBoth;
+    $("s-run").disabled = false;
+    $("s-frame").oninput = showFrame;
     $("status").textContent = `cdp ${info.version}, kernels ${info.impl}`;
   } catch (err) {
     $("error").textContent = `could not start the module: ${err.message}`;

@@ -1,6 +1,8 @@
 // worker.js runs the cdp WebAssembly module off the page's thread and
 // answers {id, call, args} messages with {id, result} or {id, error};
-// progress arrives as {id, progress: [done, total]}.
+// progress arrives as {id, progress: [done, total, ...]}.
+// The sample call reads the page's small models from models/ (see
+// models/README.md) once and hands them to cdp.sample with the page's options.
 // The float32 kernels come from kernels.js: the best SIMD build this browser
 // validates (relaxed, SIMD128), or none, in which case cdp runs its generic
 // kernels and info reports impl "generic". A URL parameter kernels=relaxed|
@@ -25,6 +27,17 @@ const ready = (async () => {
   return self.cdp;
 })();
 
+let models = null;
+function loadModels() {
+  models ??= Promise.all(["models/unet-tiny-mnist.ckpt", "models/mnist-net-mnist.ckpt"].map(async (f) => {
+    const r = await fetch(f);
+    if (!r.ok) throw new Error(`${f}: HTTP ${r.status}`);
+    return new Uint8Array(await r.arrayBuffer());
+  }));
+  models.catch(() => { models = null; }); // a failed fetch is tried again next time
+  return models;
+}
+
 self.onmessage = async (ev) => {
   const { id, call, args } = ev.data;
   try {
@@ -36,6 +49,10 @@ self.onmessage = async (ev) => {
       const [name, params, seed] = args;
       result = JSON.parse(await cdp.runExperiment(name, params, seed,
         (done, total) => self.postMessage({ id, progress: [done, total] })));
+    } else if (call === "sample") {
+      const [model, features] = await loadModels();
+      result = await cdp.sample({ ...args[0], model, features },
+        (done, total, t) => self.postMessage({ id, progress: [done, total, t] }));
     } else throw new Error(`unknown call ${call}`);
     self.postMessage({ id, result });
   } catch (err) {

@@ -84,3 +84,40 @@ test("a parameter out of range is reported on the page, not thrown", async () =>
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test("the sampling section draws plain and guided digits from the page's models", async () => {
+  const page = await open();
+  await page.fill("#s-n", "10");
+  await page.fill("#s-steps", "6");
+  await page.fill("#s-seed", "2");
+  await page.click("#s-run");
+  await page.waitForFunction(() => /^(done|failed)/.test(document.getElementById("s-status").textContent));
+  assert.equal(await page.textContent("#s-error"), "");
+  assert.match(await page.textContent("#s-status"), /^done: contrastive hnm lambda=100000 window 52:150 /);
+  for (const id of ["s-plain", "s-guided"]) {
+    const { w, h, lit } = await page.$eval(`#${id}`, (c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let lit = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] > 128) lit++;
+      return { w: c.width, h: c.height, lit: lit / (d.length / 4) };
+    });
+    assert.deepEqual([w, h], [10 * 28 * 3, 28 * 3], `${id}: one row of ten 28x28 images, 3x`);
+    assert.ok(lit > 0.02 && lit < 0.6, `${id}: digits drawn (${lit} of the pixels bright)`);
+  }
+  const stats = await page.$$eval("#sstats tr", (rs) => rs.map((r) => [...r.children].map((c) => c.textContent)));
+  assert.equal(stats[1][0], "mean feature cosine");
+  for (const v of stats[1].slice(1)) assert.ok(Math.abs(Number(v)) <= 1, `cosine ${v}`);
+  // The slider shows the prediction of x0 during sampling.
+  assert.equal(await page.isEnabled("#s-frame"), true);
+  await page.fill("#s-frame", "0");
+  await page.dispatchEvent("#s-frame", "input");
+  assert.match(await page.textContent("#s-frame-t"), /^x0 predicted at t = \d+$/);
+  // A bad value is reported on the page.
+  await page.fill("#s-lo", "0");
+  await page.click("#s-run");
+  await page.waitForFunction(() => document.getElementById("s-error").textContent !== "");
+  assert.match(await page.textContent("#s-error"), /window 0:150: want LO:HI/);
+  assert.equal(await page.isEnabled("#s-run"), true);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
