@@ -99,12 +99,28 @@ func (o *sampleOptions) parse(v js.Value) error {
 	}
 	entries := js.Global().Get("Object").Call("entries", v)
 	g := &o.guidance
+	floats := map[string]*float64{"eta": &o.sampler.Eta, "lambda": &g.Lambda, "tau": &g.Tau, "tauPlus": &g.TauPlus,
+		"beta": &g.Beta, "headLR": &g.HeadLR, "scale": &g.Scale, "cfgW": &g.CfgW}
+	words := map[string]*string{"sampler": &o.sampler.Name, "spacing": &o.sampler.Spacing, "guide": &g.Kind,
+		"loss": &g.Loss, "input": &g.Input, "negatives": &g.Negatives, "head": &g.Head}
 	for i := 0; i < entries.Length(); i++ {
 		k, x := entries.Index(i).Index(0).String(), entries.Index(i).Index(1)
 		if x.IsUndefined() {
 			continue
 		}
 		var err error
+		if p, ok := floats[k]; ok {
+			if *p, err = float(x, k); err != nil {
+				return err
+			}
+			continue
+		}
+		if p, ok := words[k]; ok {
+			if *p, err = word(x, k); err != nil {
+				return err
+			}
+			continue
+		}
 		switch k {
 		case "model":
 			o.model, err = byteArray("sample", k, "a cdp train checkpoint", x, sampleMaxCkpt)
@@ -124,36 +140,6 @@ func (o *sampleOptions) parse(v js.Value) error {
 			var s int
 			s, err = count("sample", x, k, 0, 1<<53)
 			o.seed = uint64(s)
-		case "eta":
-			o.sampler.Eta, err = float(x, k)
-		case "lambda":
-			g.Lambda, err = float(x, k)
-		case "tau":
-			g.Tau, err = float(x, k)
-		case "tauPlus":
-			g.TauPlus, err = float(x, k)
-		case "beta":
-			g.Beta, err = float(x, k)
-		case "headLR":
-			g.HeadLR, err = float(x, k)
-		case "scale":
-			g.Scale, err = float(x, k)
-		case "cfgW":
-			g.CfgW, err = float(x, k)
-		case "sampler":
-			o.sampler.Name, err = word(x, k)
-		case "spacing":
-			o.sampler.Spacing, err = word(x, k)
-		case "guide":
-			g.Kind, err = word(x, k)
-		case "loss":
-			g.Loss, err = word(x, k)
-		case "input":
-			g.Input, err = word(x, k)
-		case "negatives":
-			g.Negatives, err = word(x, k)
-		case "head":
-			g.Head, err = word(x, k)
 		case "clip":
 			if typeOf(x) != js.TypeBoolean {
 				return fmt.Errorf("sample: clip must be true or false, got %s", describe(x))

@@ -266,7 +266,7 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 		switch cfg.Method {
 		case "standard":
 			z := net.Forward(x, b)
-			correct += countCorrect(z, y, k)
+			correct += CountCorrect(z, y, k)
 			var dz []float32
 			loss, dz = nn.CrossEntropy(nil, z, y, k, 0)
 			if bad(loss) {
@@ -274,7 +274,7 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 			}
 			net.Backward(dz)
 		case "pgd":
-			correct += countCorrect(net.Logits(x, b), y, k)
+			correct += CountCorrect(net.Logits(x, b), y, k)
 			xa := robust.PGDExample(net, x, y, tr.norm, eps, alpha, cfg.Steps, rng)
 			z := net.Forward(xa, b)
 			var dz []float32
@@ -289,7 +289,7 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 			copy(both, x)
 			copy(both[b*d:], xa)
 			z := net.Forward(both, 2*b)
-			correct += countCorrect(z[:b*k], y, k)
+			correct += CountCorrect(z[:b*k], y, k)
 			// TRADES: CE(z, y) + beta KL(softmax(z) || softmax(z')), the
 			// clean gradient including the KL term (p(x) is not detached).
 			ce, dz := nn.CrossEntropy(nil, z[:b*k], y, k, 0)
@@ -335,7 +335,9 @@ func (tr *Trainer) RunEpoch(ctx context.Context) (EpochLog, error) {
 
 func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
 
-func countCorrect(z []float32, y []int, k int) int {
+// CountCorrect returns how many rows of logits z (len(y), k) have their
+// largest value (the first, on ties) at the label y[i].
+func CountCorrect(z []float32, y []int, k int) int {
 	c := 0
 	for i, yi := range y {
 		row := z[i*k : (i+1)*k]

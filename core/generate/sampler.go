@@ -78,18 +78,6 @@ func Measure(net *classify.Net, x []float32, y []int, size int) (Stats, error) {
 		return Stats{}, err
 	}
 	logits, k := lv.Logits(x, n, diffusion.Step{})
-	right := 0
-	for i, label := range y {
-		row := logits[i*k : (i+1)*k]
-		best := 0
-		for c, v := range row {
-			if v > row[best] {
-				best = c
-			}
-		}
-		if best == label {
-			right++
-		}
-	}
+	right := classify.CountCorrect(logits, y, k)
 	return Stats{MeanCosine: sum / float64(n*(n-1)/2), Agreement: float64(right) / float64(n)}, nil
 }
