@@ -2,7 +2,7 @@
 # Regenerates the browser page's small models in www/models/ (see www/models/README.md):
 #   unet-tiny-mnist.ckpt  the class-conditional eps-model (cdp train, unet-tiny, 4,000 steps)
 #   mnist-net-mnist.ckpt  the feature network and classifier (cdp advtrain --method standard, 15 epochs)
-# both on the embedded MNIST subset. About 10 minutes on 2 cores. Training is deterministic for a
+# both on the embedded MNIST subset. About 8 minutes on 2 cores with the avx2 kernels. Training is deterministic for a
 # given kernel set, so a machine with the same one (cdp cpu) rebuilds the same files, apart from
 # the elapsed times in their metadata. Usage, from anywhere:
 #   sh scripts/www-models.sh

@@ -55,27 +55,34 @@ var jsOptionNames = map[string]string{
 //	            features: Uint8Array (a cdp advtrain classifier checkpoint: the
 //	                      feature network of contrastive guidance, the classifier
 //	                      of classifier guidance, and what measures the samples),
-//	            n: 20, batch: n, sampler: "ddim", steps: 50, eta: 0,
+//	            n: 20 (at most 200), batch: n, sampler: "ddim", steps: 50, eta: 0,
 //	            spacing: "linspace", clip: true, seed: 1,
-//	            classes: [..] (cycled over the images; default every class in turn),
+//	            classes: [..] (cycled over the images; absent or empty: every
+//	                      class in turn),
 //	            guide: "none"|"contrastive"|"classifier"|"cfg",
 //	            loss: "hnm"|"infonce", lambda: 1e5, tau, tauPlus: 0.1, beta: 1,
 //	            window: [52, 150], input: "xt"|"x0hat", negatives: "all"|"other-class",
 //	            head: "none"|"fixed"|"online", headLR: 0.01, scale: 1, cfgW: 1,
-//	            frames: 0 (keep the prediction of x_0 every this many steps)},
+//	            frames: 0 (keep the prediction of x_0 at steps 0, k, 2k, ... and
+//	                      the last; at most 100 frames)},
 //	           onProgress(done, total, t))
 //
-// The options mean what cdp sample's flags of the same names mean, with the
-// same defaults except sampler and steps (DDIM with 50 steps suits a
-// browser). The Promise resolves to
+// The guidance and sampler options mean what cdp sample's flags of the
+// same names mean (tauPlus is --tau-plus, headLR --head-lr, cfgW --cfg-w,
+// input --feature-input, window [lo, hi] --window lo:hi), with the same
+// defaults except sampler and steps (DDIM with 50 steps suits a browser);
+// n and batch default to 20 and n. Checkpoints may hold up to 64 MiB.
+// onProgress, when a function, is called after every step of every batch.
+// The Promise resolves to
 //
 //	{n, size, channels, images: Uint8Array (n, size, size, channels) of pixels,
-//	 labels: Int32Array, guidance (a description), seconds, imageStepsPerSec,
-//	 stats: {meanCosine, agreement} (with features; see generate.Stats),
+//	 labels: Int32Array, guidance (a description), impl (the kernel set),
+//	 seconds, imageStepsPerSec,
+//	 stats: {meanCosine, agreement} (with features and n >= 2; see generate.Stats),
 //	 frames: [{t, images: Uint8Array}] (with frames > 0)}
 //
-// where the images are cropped to the classifier's size when features are
-// given and to 28x28 for a 32x32 model otherwise (MNIST's padding).
+// The images are centre-cropped to the classifier's size when features are
+// given, and otherwise to 28x28 for a 32x32 model (MNIST's padding).
 func sample(_ js.Value, args []js.Value) any {
 	return promise(func() (any, error) {
 		o := sampleOptions{n: 20, sampler: generate.Sampler{Name: "ddim", Steps: 50, Spacing: "linspace", Clip: true}, seed: 1, guidance: generate.Default()}
@@ -201,13 +208,13 @@ func ints(v js.Value, what string, max int) ([]int, error) {
 	if typeOf(v) != js.TypeObject || !js.Global().Get("Array").Call("isArray", v).Bool() {
 		return nil, fmt.Errorf("sample: %s must be an array of integers, got %s", what, describe(v))
 	}
-	own := js.Global().Get("Array").Call("from", v) // a copy: no getter runs twice
-	if own.Length() > max {
-		return nil, fmt.Errorf("sample: %s has %d entries, more than %d", what, own.Length(), max)
+	n := v.Length() // read once, before any entry
+	if n > max {
+		return nil, fmt.Errorf("sample: %s has %d entries, more than %d", what, n, max)
 	}
-	out := make([]int, own.Length())
+	out := make([]int, n)
 	for i := range out {
-		k, err := count("sample", own.Index(i), fmt.Sprintf("%s[%d]", what, i), -1<<31, 1<<31)
+		k, err := count("sample", v.Index(i), fmt.Sprintf("%s[%d]", what, i), -1<<31, 1<<31)
 		if err != nil {
 			return nil, err
 		}
@@ -247,6 +254,9 @@ func (o *sampleOptions) run(progress js.Value) (any, error) {
 		if net, err = classify.Load(fc); err != nil {
 			return nil, fmt.Errorf("sample: features: %w", err)
 		}
+		if err := generate.CheckNet(model, net); err != nil {
+			return nil, fmt.Errorf("sample: features: %w", err)
+		}
 	} else if o.guidance.NeedsNet() {
 		return nil, fmt.Errorf("sample: guide %q needs options.features (a cdp advtrain classifier checkpoint)", o.guidance.Kind)
 	}
@@ -259,16 +269,20 @@ func (o *sampleOptions) run(progress js.Value) (any, error) {
 		return nil, jsOption(err)
 	}
 	eps, desc, err := o.guidance.Wrap(model, net, sched.T)
-	if err != nil {
+	var oe *generate.OptionError
+	switch {
+	case errors.As(err, &oe):
 		return nil, jsOption(err)
+	case err != nil:
+		return nil, fmt.Errorf("sample: %w", err)
 	}
 	cfg := model.Cfg
 	crop := 0
 	switch {
-	case net != nil && cfg.Size > net.Cfg.Size && (cfg.Size-net.Cfg.Size)%2 == 0:
+	case net != nil: // CheckNet: an even margin
 		crop = (cfg.Size - net.Cfg.Size) / 2
-	case net == nil && cfg.Size == 32:
-		crop = 2
+	case cfg.Size == 32:
+		crop = 2 // MNIST's padding
 	}
 	pixels := func(x []float32, n int) []byte {
 		d := data.New(x, make([]int, n), n, cfg.InCh, cfg.Size, cfg.Size, cfg.Classes, "synthetic", "")

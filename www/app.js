@@ -157,7 +157,8 @@ async function sampleBoth() {
   $("s-run").disabled = true;
   try {
     const out = {};
-    for (const [name, opts] of [["plain", common], ["guided", guided]]) {
+    // The guided run first: its extra options are the ones that can be refused.
+    for (const [name, opts] of [["guided", guided], ["plain", common]]) {
       $("s-status").textContent = `sampling ${name}…`;
       out[name] = await call("sample", [opts], (done, total, t) => {
         $("s-progress").max = total; $("s-progress").value = done;
@@ -171,8 +172,8 @@ async function sampleBoth() {
     showFrame();
     const row = (label, f) => `<tr><th>${label}</th><td>${f(out.plain)}</td><td>${f(out.guided)}</td></tr>`;
     $("sstats").innerHTML = "<tr><th></th><th>plain</th><th>guided</th></tr>" +
-      row("mean feature cosine", (r) => r.stats.meanCosine.toFixed(3)) +
-      row("classified as their label", (r) => `${(100 * r.stats.agreement).toFixed(0)}%`) +
+      row("mean feature cosine", (r) => r.stats ? r.stats.meanCosine.toFixed(3) : "–") +
+      row("classified as their label", (r) => r.stats ? `${(100 * r.stats.agreement).toFixed(0)}%` : "–") +
       row("seconds", (r) => r.seconds.toFixed(1)) +
       row("image-steps/s", (r) => r.imageStepsPerSec.toFixed(0));
     $("s-status").textContent = `done: ${out.guided.guidance}`;

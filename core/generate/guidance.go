@@ -89,9 +89,8 @@ func (g Guidance) Wrap(model *unet.UNet, net *classify.Net, T int) (diffusion.Ep
 	if net == nil {
 		return nil, "", fmt.Errorf("generate: %s guidance needs a classifier checkpoint (a feature network from cdp advtrain)", g.Kind)
 	}
-	if net.Cfg.InCh != model.Cfg.InCh || net.NumClasses() != model.Cfg.Classes {
-		return nil, "", fmt.Errorf("generate: %s takes %d-channel images with %d classes; the eps-model makes %d-channel images with %d classes",
-			net.Cfg.Name, net.Cfg.InCh, net.NumClasses(), model.Cfg.InCh, model.Cfg.Classes)
+	if err := CheckNet(model, net); err != nil {
+		return nil, "", err
 	}
 	w := g.Window
 	if w.Lo < 1 || w.Hi > T || w.Lo > w.Hi {
@@ -177,6 +176,18 @@ func (g Guidance) Wrap(model *unet.UNet, net *classify.Net, T int) (diffusion.Ep
 	}
 	return c, fmt.Sprintf("contrastive %s lambda=%g window %d:%d head %s input %s negatives %s (%s)",
 		g.Loss, g.Lambda, w.Lo, w.Hi, g.Head, g.Input, g.Negatives, net.Cfg.Name), nil
+}
+
+// CheckNet reports whether net (a classifier checkpoint's network) can read
+// the eps-model's images: the same channels and classes, and a size it
+// reaches by a centre crop.
+func CheckNet(model *unet.UNet, net *classify.Net) error {
+	if net.Cfg.InCh != model.Cfg.InCh || net.NumClasses() != model.Cfg.Classes {
+		return fmt.Errorf("generate: %s takes %d-channel images with %d classes; the eps-model makes %d-channel images with %d classes",
+			net.Cfg.Name, net.Cfg.InCh, net.NumClasses(), model.Cfg.InCh, model.Cfg.Classes)
+	}
+	_, err := net.FeatureView(model.Cfg.Size)
+	return err
 }
 
 func finitePositive(option string, v float64) error {

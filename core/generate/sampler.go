@@ -3,6 +3,7 @@ package generate
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/cdp-project/cdp/core/classify"
 	"github.com/cdp-project/cdp/core/diffusion"
@@ -30,11 +31,11 @@ func (s Sampler) Config(sched *diffusion.Schedule) (diffusion.Config, error) {
 	}
 	spacing, err := diffusion.ParseSpacing(s.Spacing)
 	if err != nil {
-		return diffusion.Config{}, optErr("spacing", "%q: %v", s.Spacing, err)
+		return diffusion.Config{}, optErr("spacing", "%s", strings.TrimPrefix(err.Error(), "diffusion: "))
 	}
 	sampler, err := diffusion.SamplerByName(s.Name, s.Eta)
 	if err != nil {
-		return diffusion.Config{}, optErr("sampler", "%q: %v", s.Name, err)
+		return diffusion.Config{}, optErr("sampler", "%s", strings.TrimPrefix(err.Error(), "diffusion: "))
 	}
 	return diffusion.Config{Schedule: sched, Sampler: sampler, Timesteps: diffusion.Timesteps(sched.T, s.Steps, spacing), Clip: s.Clip}, nil
 }

@@ -32,8 +32,8 @@ func TestSamplerConfig(t *testing.T) {
 		{Sampler{Name: "ddpm", Steps: 1001, Spacing: "linspace"}, "steps", "1001 must lie in 1..1000"},
 		{Sampler{Name: "ddim", Steps: 10, Eta: math.NaN(), Spacing: "linspace"}, "eta", "NaN must be finite"},
 		{Sampler{Name: "ddim", Steps: 10, Eta: -1, Spacing: "linspace"}, "eta", "-1 must be finite and not negative"},
-		{Sampler{Name: "ddim", Steps: 10, Spacing: "log"}, "spacing", `"log": diffusion: unknown spacing`},
-		{Sampler{Name: "euler", Steps: 10, Spacing: "linspace"}, "sampler", `"euler": diffusion: unknown sampler`},
+		{Sampler{Name: "ddim", Steps: 10, Spacing: "log"}, "spacing", `unknown spacing "log"`},
+		{Sampler{Name: "euler", Steps: 10, Spacing: "linspace"}, "sampler", `unknown sampler "euler"`},
 	} {
 		_, err := bad.s.Config(sched)
 		var oe *OptionError

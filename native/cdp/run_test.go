@@ -120,6 +120,29 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"advtrain", "--synthetic-fraction", "0.5", "--epochs", "1", "--subset", "100", "--val-size", "10", "--out", dir}, 2, "--synthetic-fraction needs --synthetic"},
 		{[]string{"run", "--preset", "huge"}, 2, `--preset "huge"`},
 	}
+	// Sampling options, on the browser page's small models.
+	model, feat := filepath.Join("..", "..", "www", "models", "unet-tiny-mnist.ckpt"), filepath.Join("..", "..", "www", "models", "mnist-net-mnist.ckpt")
+	s := []string{"sample", "--ckpt", model, "--n", "2", "--steps", "2", "--out", filepath.Join(dir, "s")}
+	g := append(append([]string(nil), s...), "--guide", "contrastive", "--feature-ckpt", feat)
+	add := func(base []string, code int, want string, extra ...string) {
+		cases = append(cases, struct {
+			args []string
+			code int
+			want string
+		}{append(append([]string(nil), base...), extra...), code, want})
+	}
+	add(s, 2, "--steps 0 must lie in 1..1000", "--steps", "0")
+	add(s, 2, `--spacing unknown spacing "bogus"`, "--spacing", "bogus")
+	add(s, 2, `--sampler unknown sampler "euler"`, "--sampler", "euler")
+	add(s, 2, "--eta -1 must be finite and not negative", "--sampler", "ddim", "--eta", "-1")
+	add(s, 2, "--guide contrastive needs --feature-ckpt", "--guide", "contrastive")
+	add(s, 2, `--guide "magic": want none|contrastive|classifier|cfg`, "--guide", "magic")
+	add(g, 2, "--lambda -1 must be finite and not negative", "--lambda", "-1")
+	add(g, 2, `--window "0:10": want LO:HI`, "--window", "0:10")
+	add(g, 2, "--head-lr 0 must be positive and finite", "--head", "online", "--head-lr", "0")
+	add(g, 2, "--tau-plus 1 must lie in [0, 1)", "--tau-plus", "1")
+	add(g, 2, `--loss "triplet": want hnm|infonce`, "--loss", "triplet")
+	add(g, 1, "--feature-ckpt "+model+": ckpt: architecture unet does not match classifier", "--feature-ckpt", model)
 	for _, c := range cases {
 		code, _, stderr := cdp(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {

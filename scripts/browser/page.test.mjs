@@ -109,9 +109,16 @@ test("the sampling section draws plain and guided digits from the page's models"
   for (const v of stats[1].slice(1)) assert.ok(Math.abs(Number(v)) <= 1, `cosine ${v}`);
   // The slider shows the prediction of x0 during sampling.
   assert.equal(await page.isEnabled("#s-frame"), true);
+  const pixels = () => page.$eval("#s-guided", (c) => Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data));
+  const final = await pixels();
   await page.fill("#s-frame", "0");
   await page.dispatchEvent("#s-frame", "input");
   assert.match(await page.textContent("#s-frame-t"), /^x0 predicted at t = \d+$/);
+  assert.notDeepEqual(await pixels(), final, "the first prediction of x0 is not the final sample");
+  await page.fill("#s-frame", await page.getAttribute("#s-frame", "max"));
+  await page.dispatchEvent("#s-frame", "input");
+  assert.equal(await page.textContent("#s-frame-t"), "final samples");
+  assert.deepEqual(await pixels(), final);
   // A bad value is reported on the page.
   await page.fill("#s-lo", "0");
   await page.click("#s-run");

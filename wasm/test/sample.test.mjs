@@ -59,12 +59,16 @@ test("contrastive guidance changes the samples and the classifier measures them"
 });
 
 test("frames keep the prediction of x0 during sampling", async () => {
-  const r = await cdp.sample({ ...small, steps: 11, frames: 3 });
+  const ts0 = [];
+  const r = await cdp.sample({ ...small, steps: 11, frames: 3 }, (done, total, t) => ts0.push(t));
   // steps 0, 3, 6, 9 and the last (10)
   assert.equal(r.frames.length, 5);
   for (const f of r.frames) assert.equal(f.images.length, 10 * 28 * 28);
   const ts = r.frames.map((f) => f.t);
-  assert.deepEqual([...ts].sort((a, b) => b - a), ts, "frames in trajectory order");
+  assert.deepEqual(ts, [0, 3, 6, 9, 10].map((i) => ts0[i]), "each frame is the x0 predicted at its step");
+  // DDIM's last step lands on its prediction of x0 (alphaBar = 1 there).
+  assert.deepEqual(r.frames[4].images, r.images, "the last frame is the final samples");
+  assert.notDeepEqual(r.frames[0].images, r.images, "the first frame is not");
   const two = await cdp.sample({ ...small, steps: 11, frames: 3, batch: 4 });
   assert.deepEqual(two.frames.map((f) => f.t), ts);
   assert.deepEqual(two.images, r.images, "unguided images do not depend on the batch");
@@ -86,10 +90,10 @@ test("bad options are refused with a message that names the problem", async () =
     [[{ ...small, n: "10" }], /n must be an integer .*got string/],
     [[{ ...small, steps: 0 }], /steps = 0 must be an integer/],
     [[{ ...small, steps: 1001 }], /sample: steps 1001 must lie in 1..1000/],
-    [[{ ...small, sampler: "euler" }], /sample: sampler "euler": .*unknown sampler/],
+    [[{ ...small, sampler: "euler" }], /sample: sampler unknown sampler "euler" \(want ddpm or ddim\)/],
     [[{ ...small, eta: -1 }], /sample: eta -1 must be finite and not negative/],
     [[{ ...small, eta: NaN }], /sample: eta NaN/],
-    [[{ ...small, spacing: "log" }], /sample: spacing "log"/],
+    [[{ ...small, spacing: "log" }], /sample: spacing unknown spacing "log"/],
     [[{ ...small, clip: 1 }], /clip must be true or false/],
     [[{ ...small, classes: [10] }], /sample: classes 10 is not a class in 0..9/],
     [[{ ...small, classes: "3" }], /classes must be an array of integers/],
@@ -109,6 +113,16 @@ test("bad options are refused with a message that names the problem", async () =
     [[{ ...small, nosuch: 1 }], /no option "nosuch"/],
     [[{ ...small, seed: -1 }], /seed = -1 must be an integer/],
     [[{ ...small, n: 3n }], /n must be an integer .*got \[object BigInt\]/],
+    [[{ ...small, classes: new Array(1e6) }], /classes has 1000000 entries, more than 1000/],
+    [[{ ...small, classes: { length: 2 ** 32 - 1 } }], /classes must be an array of integers, got \[object Object\]/],
+    [[{ ...small, guide: "contrastive", headLR: 0, head: "online" }], /sample: headLR 0 must be positive and finite/],
+    [[{ ...small, guide: "contrastive", input: "x0" }], /sample: input "x0": want xt\|x0hat/],
+    [[{ ...small, guide: "contrastive", negatives: "some" }], /sample: negatives "some": want all\|other-class/],
+    [[{ ...small, guide: "contrastive", beta: NaN }], /sample: beta NaN must be finite/],
+    [[{ ...small, guide: "contrastive", tau: -1 }], /sample: tau -1 must be positive and finite/],
+    [[{ ...small, guide: "classifier", scale: 0 }], /sample: scale 0 must be positive and finite/],
+    [[{ ...small, guide: "contrastive", loss: "triplet" }], /sample: loss "triplet": want hnm\|infonce/],
+    [[{ ...small, features: model }], /sample: features: ckpt: architecture unet does not match classifier/],
   ];
   for (const [args, re] of cases) {
     await assert.rejects(cdp.sample(...args), re, JSON.stringify(args[0] && Object.keys(args[0])));
