@@ -11,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cdp-project/cdp/core/classify"
+	"github.com/cdp-project/cdp/core/generate"
 	"github.com/cdp-project/cdp/core/robust"
+	"github.com/cdp-project/cdp/native/store"
 )
 
 func init() {
@@ -209,6 +212,38 @@ type resultRow struct {
 	Data      string    `json:"data"`
 	CleanAcc  []float64 `json:"clean_acc"`
 	RobustAcc []float64 `json:"robust_acc"`
+	// Samples measures the synthetic set (rows with one) with the feature
+	// network of contrastive guidance.
+	Samples *generate.Stats `json:"samples,omitempty"`
+}
+
+// measuredSamples is how many synthetic images (the first) the table
+// measures: the mean cosine takes all their pairs.
+const measuredSamples = 1000
+
+// measure returns the feature network's Stats of the synthetic set of
+// source src (none or contrastive), or nil if either file is missing or
+// unreadable.
+func (r *pipeline) measure(src string) *generate.Stats {
+	c, err := readCheckpoint(r.path("feature-net", "weights-best.ckpt"))
+	if err != nil {
+		return nil
+	}
+	net, err := classify.Load(c)
+	if err != nil {
+		return nil
+	}
+	d, err := store.LoadNPZ(r.path("samples-"+src, "samples.npz"), net.NumClasses())
+	if err != nil {
+		return nil
+	}
+	n := min(d.N, measuredSamples)
+	x := d.ToSigned().Images[:n*d.C*d.H*d.W]
+	st, err := generate.Measure(net, x, d.Labels[:n], d.H)
+	if err != nil {
+		return nil
+	}
+	return &st
 }
 
 type resultTable struct {
@@ -232,6 +267,9 @@ func (r *pipeline) table() resultTable {
 				row.CleanAcc = append(row.CleanAcc, rep.CleanAcc)
 				row.RobustAcc = append(row.RobustAcc, rep.RobustAcc)
 			}
+		}
+		if src != "real" {
+			row.Samples = r.measure(src)
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -257,9 +295,15 @@ func meanSpread(v []float64) string {
 
 func (r *pipeline) print(w io.Writer, t resultTable, took time.Duration) {
 	fmt.Fprintf(w, "\nContrastive-DP, preset %s (%s eps %g, %d test images, %d seed(s)); %s\n\n", t.Preset, t.Attack, t.Eps, t.N, r.p.Seeds, took.Round(time.Second))
-	fmt.Fprintf(w, "%-36s %-24s %-24s\n", "training data", "clean accuracy", "robust accuracy")
+	fmt.Fprintf(w, "%-36s %-24s %-24s %-18s %s\n", "training data", "clean accuracy", "robust accuracy", "sample cosine", "samples as labelled")
 	for _, row := range t.Rows {
-		fmt.Fprintf(w, "%-36s %-24s %-24s\n", row.Data, meanSpread(row.CleanAcc), meanSpread(row.RobustAcc))
+		cos, agree := "-", "-"
+		if row.Samples != nil {
+			cos, agree = fmt.Sprintf("%.3f", row.Samples.MeanCosine), fmt.Sprintf("%.1f%%", 100*row.Samples.Agreement)
+		}
+		fmt.Fprintf(w, "%-36s %-24s %-24s %-18s %s\n", row.Data, meanSpread(row.CleanAcc), meanSpread(row.RobustAcc), cos, agree)
 	}
+	fmt.Fprintf(w, "\nsample cosine: the mean cosine similarity of the feature network's features over all pairs of the first %d synthetic images "+
+		"(lower: easier to tell apart, what contrastive guidance aims at); samples as labelled: the share that the feature network classifies as their label.\n", measuredSamples)
 	fmt.Fprintf(w, "\nNote: %s.\nEverything is in %s: results.json, samples-*/samples.png, and each stage's arguments (args.json, samples.args.json), log and checkpoints.\n", t.Note, r.out)
 }

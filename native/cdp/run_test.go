@@ -26,9 +26,15 @@ func TestPipelineSmoke(t *testing.T) {
 	if len(table.Rows) != 3 {
 		t.Fatalf("%d result rows, want 3", len(table.Rows))
 	}
-	for _, row := range table.Rows {
+	for i, row := range table.Rows {
 		if len(row.CleanAcc) != 1 || len(row.RobustAcc) != 1 || row.RobustAcc[0] > row.CleanAcc[0] {
 			t.Errorf("row %q: clean %v robust %v", row.Data, row.CleanAcc, row.RobustAcc)
+		}
+		// The synthetic rows measure their samples; the real row has none.
+		if (row.Samples != nil) != (i > 0) {
+			t.Errorf("row %q: samples %+v", row.Data, row.Samples)
+		} else if s := row.Samples; s != nil && (!(s.MeanCosine > -1 && s.MeanCosine < 1) || s.Agreement < 0 || s.Agreement > 1) {
+			t.Errorf("row %q: samples %+v out of range", row.Data, s)
 		}
 	}
 	for _, f := range []string{"diffusion/model.ckpt", "feature-net/weights-best.ckpt", "samples-none/samples.npz",
