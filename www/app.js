@@ -197,6 +197,11 @@ async function sampleBoth() {
     $("experiment").onchange = () => showParams(experiments[$("experiment").selectedIndex]);
     $("run").onclick = run;
     $("run").disabled = false;
+    const show = url.get("show");
+    if (show === "theory" || show === "sampling") $(show === "theory" ? "sampling" : "theory").hidden = true;
+    for (const input of $("sparams").querySelectorAll("input, select")) {
+      if (url.has(input.id)) input.value = url.get(input.id);
+    }
     $("s-run").onclick = sampleBoth;
     $("s-run").disabled = false;
     $("s-frame").oninput = showFrame;

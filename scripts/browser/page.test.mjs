@@ -86,10 +86,9 @@ test("a parameter out of range is reported on the page, not thrown", async () =>
 });
 
 test("the sampling section draws plain and guided digits from the page's models", async () => {
-  const page = await open();
-  await page.fill("#s-n", "10");
-  await page.fill("#s-steps", "6");
-  await page.fill("#s-seed", "2");
+  const page = await open("?show=sampling&s-n=10&s-steps=6&s-seed=2");
+  assert.equal(await page.isVisible("#theory"), false, "show=sampling hides the theory section");
+  assert.equal(await page.inputValue("#s-n"), "10", "the URL fills the sampling controls");
   await page.click("#s-run");
   await page.waitForFunction(() => /^(done|failed)/.test(document.getElementById("s-status").textContent));
   assert.equal(await page.textContent("#s-error"), "");
