@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cdp-project/cdp/core/classify"
+	"github.com/cdp-project/cdp/core/generate"
 	"github.com/cdp-project/cdp/core/npy"
+	"github.com/cdp-project/cdp/native/store"
 )
 
 // TestPipelineSmoke runs every stage of `cdp run` at toy sizes, then runs it
@@ -186,5 +190,50 @@ func TestTrainRefusesToReplaceAndResumes(t *testing.T) {
 	args[6] = "3" // --steps 3
 	if code, stdout, stderr := cdp(t, append(args, "--resume")...); code != 0 || !strings.Contains(stdout, "trained 3 steps") || !strings.Contains(stderr, "resuming") {
 		t.Errorf("train --resume --steps 3: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestSampleMeasures checks that --feature-ckpt makes cdp sample measure its
+// samples, with any guidance, and that the figure matches generate.Measure
+// on the written images.
+func TestSampleMeasures(t *testing.T) {
+	dir := t.TempDir()
+	model, feat := filepath.Join("..", "..", "www", "models", "unet-tiny-mnist.ckpt"), filepath.Join("..", "..", "www", "models", "mnist-net-mnist.ckpt")
+	args := []string{"sample", "--ckpt", model, "--n", "6", "--steps", "3", "--sampler", "ddim", "--json"}
+	var plain struct {
+		Samples *generate.Stats `json:"samples"`
+	}
+	code, stdout, stderr := cdp(t, append(args, "--out", filepath.Join(dir, "a"))...)
+	if code != 0 || json.Unmarshal([]byte(stdout), &plain) != nil || plain.Samples != nil {
+		t.Fatalf("without --feature-ckpt: exit %d, %s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = cdp(t, append(args, "--feature-ckpt", feat, "--out", filepath.Join(dir, "b"))...)
+	if code != 0 || json.Unmarshal([]byte(stdout), &plain) != nil || plain.Samples == nil {
+		t.Fatalf("with --feature-ckpt: exit %d, %s\n%s", code, stdout, stderr)
+	}
+	c, err := readCheckpoint(feat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := classify.Load(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := store.LoadNPZ(filepath.Join(dir, "b", "samples.npz"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file holds the 28x28 crops as uint8: close to, not exactly, the
+	// float samples measured.
+	want, err := generate.Measure(net, d.ToSigned().Images, d.Labels, 28)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(want.MeanCosine-plain.Samples.MeanCosine) > 0.01 || want.Agreement != plain.Samples.Agreement {
+		t.Errorf("measured %+v, the written images give %+v", *plain.Samples, want)
+	}
+	code, stdout, _ = cdp(t, append(args, "--feature-ckpt", feat, "--guide", "contrastive", "--out", filepath.Join(dir, "c"))...)
+	if code != 0 || !strings.Contains(stdout, `"meanCosine"`) {
+		t.Errorf("contrastive with --feature-ckpt: exit %d, %s", code, stdout)
 	}
 }

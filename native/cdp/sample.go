@@ -64,7 +64,7 @@ func runSample(e *env, args []string) error {
 	fs.StringVar(&o.window, "window", "52:150", "guide only when LO <= t <= HI (t = 1..T; authors' MNIST window 50 < t < 150 on 0-based steps)")
 	fs.StringVar(&o.head, "head", "none", "projection head: none|fixed|online (online: the authors' code; breaks --shard equality)")
 	fs.Float64Var(&o.headLR, "head-lr", 1e-2, "Adam learning rate of the online head")
-	fs.StringVar(&o.featureCkpt, "feature-ckpt", "", "classifier checkpoint: feature network (contrastive) or classifier (classifier guidance)")
+	fs.StringVar(&o.featureCkpt, "feature-ckpt", "", "classifier checkpoint: feature network (contrastive) or classifier (classifier guidance); with any guidance it also measures the samples")
 	fs.StringVar(&o.input, "feature-input", "xt", "what the feature network sees: xt|x0hat")
 	fs.StringVar(&o.neg, "negatives", "all", "contrastive negatives: all|other-class")
 	fs.Float64Var(&o.scale, "scale", 1, "classifier guidance scale s")
@@ -150,7 +150,11 @@ func sample(e *env, o *sampleOpts, args []string) error {
 	if err != nil {
 		return err
 	}
-	eps, desc, err := buildGuidance(o, model, sched.T)
+	net, err := loadFeatureNet(o, model)
+	if err != nil {
+		return err
+	}
+	eps, desc, err := buildGuidance(o, model, net, sched.T)
 	if err != nil {
 		return err
 	}
@@ -214,33 +218,56 @@ func sample(e *env, o *sampleOpts, args []string) error {
 	secs := time.Since(start).Seconds()
 	summary := map[string]any{"npz": path, "grid": grid, "images": d.N, "seconds": secs,
 		"image_steps_per_second": float64(d.N*len(ts)) / secs, "guidance": desc}
+	var measured string
+	if m := min(d.N, measuredSamples); net != nil && m >= 2 {
+		st, err := generate.Measure(net, x[:m*model.Dim()], y[lo:lo+m], mcfg.Size)
+		if err != nil {
+			return err
+		}
+		summary["samples"] = st
+		measured = fmt.Sprintf("; %s: mean pairwise feature cosine %.3f, %.1f%% classified as labelled (first %d images)",
+			net.Cfg.Name, st.MeanCosine, 100*st.Agreement, m)
+	}
 	if o.json {
 		return printJSON(e.stdout, summary)
 	}
-	fmt.Fprintf(e.stdout, "wrote %d images to %s and %s in %.1f s (%.0f image-steps/s)\n", d.N, path, grid, secs, float64(d.N*len(ts))/secs)
+	fmt.Fprintf(e.stdout, "wrote %d images to %s and %s in %.1f s (%.0f image-steps/s)%s\n", d.N, path, grid, secs, float64(d.N*len(ts))/secs, measured)
 	return nil
 }
 
+// loadFeatureNet reads --feature-ckpt (nil when it is not given) and checks
+// that its network can read the eps-model's images.
+func loadFeatureNet(o *sampleOpts, model *unet.UNet) (*classify.Net, error) {
+	if o.featureCkpt == "" {
+		return nil, nil
+	}
+	fc, err := readCheckpoint(o.featureCkpt)
+	if err != nil {
+		return nil, fmt.Errorf("--feature-ckpt: %w", err)
+	}
+	net, err := classify.Load(fc)
+	if err == nil {
+		err = generate.CheckNet(model, net)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--feature-ckpt %s: %w", o.featureCkpt, err)
+	}
+	return net, nil
+}
+
 // buildGuidance wraps the eps-model in the guidance that o asks for and
-// describes it.
-func buildGuidance(o *sampleOpts, model *unet.UNet, T int) (diffusion.EpsModel, string, error) {
+// describes it; net is the --feature-ckpt network or nil.
+func buildGuidance(o *sampleOpts, model *unet.UNet, net *classify.Net, T int) (diffusion.EpsModel, string, error) {
 	g := generate.Guidance{
 		Kind: o.guideKind, Loss: o.loss, Lambda: o.lambda, Tau: o.tau, TauPlus: o.tauPlus, Beta: o.beta,
 		Head: o.head, HeadLR: o.headLR, HeadSeed: o.seed, Input: o.input, Negatives: o.neg,
 		Scale: o.scale, CfgW: o.cfgW,
 	}
-	var net *classify.Net
 	if g.NeedsNet() {
-		if o.featureCkpt == "" {
+		if net == nil {
 			return nil, "", usagef("--guide %s needs --feature-ckpt (a classifier checkpoint from cdp advtrain)", o.guideKind)
 		}
-		fc, err := readCheckpoint(o.featureCkpt)
-		if err != nil {
-			return nil, "", fmt.Errorf("--feature-ckpt: %w", err)
-		}
-		if net, err = classify.Load(fc); err != nil {
-			return nil, "", fmt.Errorf("--feature-ckpt %s: %w", o.featureCkpt, err)
-		}
+		var err error
 		if g.Window, err = parseWindow(o.window, T); err != nil {
 			return nil, "", err
 		}
