@@ -112,9 +112,9 @@ async function run() {
   }
 }
 
-// drawGrid paints n images (size x size, one channel, row after row of
-// pixels) into the canvas, 10 to a row, scaled 3x.
-function drawGrid(canvas, pixels, n, size) {
+// drawGrid paints n images (size x size with ch channels, 1 or 3, in the
+// order (n, size, size, ch)) into the canvas, 10 to a row, scaled 3x.
+function drawGrid(canvas, pixels, n, size, ch) {
   const cols = Math.min(10, n), rows = Math.ceil(n / cols), scale = 3;
   canvas.width = cols * size * scale; canvas.height = rows * size * scale;
   canvas.style.width = `${canvas.width}px`;
@@ -123,9 +123,11 @@ function drawGrid(canvas, pixels, n, size) {
     const ox = (k % cols) * size, oy = Math.floor(k / cols) * size;
     for (let r = 0; r < size; r++) {
       for (let c = 0; c < size; c++) {
-        const v = pixels[k * size * size + r * size + c];
+        const p = ((k * size + r) * size + c) * ch;
         const o = 4 * ((oy + r) * cols * size + ox + c);
-        img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
+        img.data[o] = pixels[p];
+        img.data[o + 1] = pixels[ch === 3 ? p + 1 : p];
+        img.data[o + 2] = pixels[ch === 3 ? p + 2 : p];
         img.data[o + 3] = 255;
       }
     }
@@ -144,18 +146,28 @@ function showFrame() {
   const k = Number($("s-frame").value);
   const { plain, guided } = sampled;
   const last = k >= guided.frames.length;
-  drawGrid($("s-plain"), last ? plain.images : plain.frames[k].images, plain.n, plain.size);
-  drawGrid($("s-guided"), last ? guided.images : guided.frames[k].images, guided.n, guided.size);
+  drawGrid($("s-plain"), last ? plain.images : plain.frames[k].images, plain.n, plain.size, plain.channels);
+  drawGrid($("s-guided"), last ? guided.images : guided.frames[k].images, guided.n, guided.size, guided.channels);
   $("s-frame-t").textContent = last ? "final samples" : `x0 predicted at t = ${guided.frames[k].t}`;
 }
 
+// ownFile returns the bytes of the file chosen in input id, or undefined.
+async function ownFile(id) {
+  const f = $(id).files[0];
+  return f ? new Uint8Array(await f.arrayBuffer()) : undefined;
+}
+
 async function sampleBoth() {
+  $("s-run").disabled = true;
+  $("s-error").textContent = "";
+  $("s-status").textContent = "starting…";
   const num = (id) => Number($(id).value);
   const common = { n: num("s-n"), steps: num("s-steps"), seed: num("s-seed"), frames: Math.max(1, Math.ceil(num("s-steps") / 10)) };
-  const guided = { ...common, guide: "contrastive", loss: $("s-loss").value, lambda: num("s-lambda"), window: [num("s-lo"), num("s-hi")] };
-  $("s-error").textContent = "";
-  $("s-run").disabled = true;
   try {
+    const [model, features] = [await ownFile("s-model"), await ownFile("s-features")];
+    if (model) common.model = model;
+    if (features) common.features = features;
+    const guided = { ...common, guide: "contrastive", loss: $("s-loss").value, lambda: num("s-lambda"), window: [num("s-lo"), num("s-hi")] };
     const out = {};
     // The guided run first: its extra options are the ones that can be refused.
     for (const [name, opts] of [["guided", guided], ["plain", common]]) {

@@ -2,7 +2,8 @@
 // answers {id, call, args} messages with {id, result} or {id, error};
 // progress arrives as {id, progress: [done, total, ...]}.
 // The sample call reads the page's small models from models/ (see
-// models/README.md) once and hands them to cdp.sample with the page's options.
+// models/README.md) once and hands them to cdp.sample with the page's options
+// (which may carry the user's own model and features bytes instead).
 // The float32 kernels come from kernels.js: the best SIMD build this browser
 // validates (relaxed, SIMD128), or none, in which case cdp runs its generic
 // kernels and info reports impl "generic". A URL parameter kernels=relaxed|
@@ -50,8 +51,10 @@ self.onmessage = async (ev) => {
       result = JSON.parse(await cdp.runExperiment(name, params, seed,
         (done, total) => self.postMessage({ id, progress: [done, total] })));
     } else if (call === "sample") {
-      const [model, features] = await loadModels();
-      result = await cdp.sample({ ...args[0], model, features },
+      // The page's models, unless the page hands its own (a user's files).
+      const opts = args[0];
+      const [model, features] = opts.model && opts.features ? [opts.model, opts.features] : await loadModels();
+      result = await cdp.sample({ model, features, ...opts },
         (done, total, t) => self.postMessage({ id, progress: [done, total, t] }));
     } else throw new Error(`unknown call ${call}`);
     self.postMessage({ id, result });

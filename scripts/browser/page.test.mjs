@@ -127,3 +127,20 @@ test("the sampling section draws plain and guided digits from the page's models"
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test("the sampling section takes the user's own checkpoint files", async () => {
+  const page = await open("?show=sampling&s-n=4&s-steps=3");
+  await page.setInputFiles("#s-model", path.join(root, "www/models/unet-tiny-mnist.ckpt"));
+  await page.setInputFiles("#s-features", { name: "broken.ckpt", mimeType: "application/octet-stream", buffer: Buffer.from("not a checkpoint") });
+  await page.click("#s-run");
+  await page.waitForFunction(() => /^(done|failed)/.test(document.getElementById("s-status").textContent));
+  assert.match(await page.textContent("#s-error"), /^cdp: sample: features: ckpt: /);
+  // The user's features file chosen is a real one now: sampling succeeds.
+  await page.setInputFiles("#s-features", path.join(root, "www/models/mnist-net-mnist.ckpt"));
+  await page.click("#s-run");
+  await page.waitForFunction(() => /^(done|failed)/.test(document.getElementById("s-status").textContent));
+  assert.equal(await page.textContent("#s-error"), "");
+  assert.match(await page.textContent("#s-status"), /^done: contrastive /);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
