@@ -1,16 +1,33 @@
 // app.js: the page's UI. All computation happens in worker.js.
 "use strict";
-const worker = new Worker("worker.js");
+let worker;
 let nextId = 0;
 const pending = new Map();
-worker.onmessage = (ev) => {
-  const { id, result, error, progress } = ev.data;
-  const p = pending.get(id);
-  if (!p) return;
-  if (progress) { p.onProgress && p.onProgress(...progress); return; }
-  pending.delete(id);
-  error ? p.reject(new Error(error)) : p.resolve(result);
-};
+
+// startWorker starts (or, after stop, restarts) the module's Web Worker.
+function startWorker() {
+  worker = new Worker("worker.js");
+  worker.onmessage = (ev) => {
+    const { id, result, error, progress } = ev.data;
+    const p = pending.get(id);
+    if (!p) return;
+    if (progress) { p.onProgress && p.onProgress(...progress); return; }
+    pending.delete(id);
+    error ? p.reject(new Error(error)) : p.resolve(result);
+  };
+}
+startWorker();
+
+// stopWorker ends whatever the worker is computing (a running Go call
+// cannot be interrupted from the page otherwise): every pending call
+// rejects with "stopped", and a fresh worker takes the next ones.
+function stopWorker() {
+  worker.terminate();
+  for (const p of pending.values()) p.reject(new Error("stopped"));
+  pending.clear();
+  startWorker();
+}
+
 function call(name, args, onProgress) {
   const id = nextId++;
   return new Promise((resolve, reject) => {
@@ -105,8 +122,9 @@ async function run() {
     $("notes").textContent = (r.notes || []).join(" ");
     $("status").textContent = `done in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
   } catch (err) {
-    $("error").textContent = err.message;
-    $("status").textContent = "failed";
+    const stopped = err.message === "stopped"; // the sampling section's Stop restarted the worker
+    $("error").textContent = stopped ? "" : err.message;
+    $("status").textContent = stopped ? "stopped" : "failed";
   } finally {
     $("run").disabled = false;
   }
@@ -159,6 +177,7 @@ async function ownFile(id) {
 
 async function sampleBoth() {
   $("s-run").disabled = true;
+  $("s-stop").disabled = false;
   $("s-error").textContent = "";
   $("s-status").textContent = "starting…";
   const num = (id) => Number($(id).value);
@@ -190,10 +209,12 @@ async function sampleBoth() {
       row("image-steps/s", (r) => r.imageStepsPerSec.toFixed(0));
     $("s-status").textContent = `done: ${out.guided.guidance}`;
   } catch (err) {
-    $("s-error").textContent = err.message;
-    $("s-status").textContent = "failed";
+    const stopped = err.message === "stopped";
+    $("s-error").textContent = stopped ? "" : err.message;
+    $("s-status").textContent = stopped ? "stopped" : "failed";
   } finally {
     $("s-run").disabled = false;
+    $("s-stop").disabled = true;
   }
 }
 
@@ -215,6 +236,7 @@ async function sampleBoth() {
       if (url.has(input.id)) input.value = url.get(input.id);
     }
     $("s-run").onclick = sampleBoth;
+    $("s-stop").onclick = stopWorker;
     $("s-run").disabled = false;
     $("s-frame").oninput = showFrame;
     $("status").textContent = `cdp ${info.version}, kernels ${info.impl}`;

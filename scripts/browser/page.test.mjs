@@ -144,3 +144,22 @@ test("the sampling section takes the user's own checkpoint files", async () => {
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test("Stop ends a long sampling run and the page samples again", async () => {
+  const page = await open("?show=sampling&s-n=200&s-steps=1000");
+  assert.equal(await page.isEnabled("#s-stop"), false, "nothing to stop yet");
+  await page.click("#s-run");
+  await page.waitForFunction(() => /step \d+ of/.test(document.getElementById("s-status").textContent));
+  await page.click("#s-stop");
+  await page.waitForFunction(() => document.getElementById("s-status").textContent === "stopped");
+  assert.equal(await page.textContent("#s-error"), "");
+  assert.equal(await page.isEnabled("#s-run"), true);
+  assert.equal(await page.isEnabled("#s-stop"), false);
+  await page.fill("#s-n", "4");
+  await page.fill("#s-steps", "3");
+  await page.click("#s-run");
+  await page.waitForFunction(() => /^(done|failed)/.test(document.getElementById("s-status").textContent));
+  assert.match(await page.textContent("#s-status"), /^done: contrastive /, "a fresh worker took over");
+  assert.deepEqual(problems, []);
+  await page.close();
+});
