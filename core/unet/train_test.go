@@ -133,3 +133,48 @@ func TestLoadRefusesOtherArchitecture(t *testing.T) {
 		t.Error("Resume accepted weights for another configuration")
 	}
 }
+
+// TestSamplingCheckpoint: the sampling checkpoint loads the same EMA model
+// as the full one, in under a third of the bytes, and refuses to resume.
+func TestSamplingCheckpoint(t *testing.T) {
+	d := tinyData(t, 10)
+	tr := tinyTrainer(t, d)
+	tr.Cfg.Steps = 3
+	if err := tr.Run(context.Background(), 0, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	full, err := tr.Checkpoint(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slim, err := tr.SamplingCheckpoint(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fb, sb bytes.Buffer
+	if err := ckpt.Encode(&fb, full); err != nil {
+		t.Fatal(err)
+	}
+	if err := ckpt.Encode(&sb, slim); err != nil {
+		t.Fatal(err)
+	}
+	if 3*sb.Len() > fb.Len() {
+		t.Errorf("sampling checkpoint %d bytes, full %d", sb.Len(), fb.Len())
+	}
+	a, err := Load(roundTrip(t, full), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(roundTrip(t, slim), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.P.W {
+		if math.Float32bits(a.P.W[i]) != math.Float32bits(b.P.W[i]) || a.P.W[i] != tr.EMA.W[i] {
+			t.Fatalf("EMA weight %d: full %v, sampling %v, trainer %v", i, a.P.W[i], b.P.W[i], tr.EMA.W[i])
+		}
+	}
+	if _, err := Resume(roundTrip(t, slim), d, 0); err == nil || !bytes.Contains([]byte(err.Error()), []byte("holds no training state")) {
+		t.Errorf("resume from a sampling checkpoint: %v", err)
+	}
+}

@@ -191,6 +191,26 @@ func TestTrainRefusesToReplaceAndResumes(t *testing.T) {
 	if code, stdout, stderr := cdp(t, append(args, "--resume")...); code != 0 || !strings.Contains(stdout, "trained 3 steps") || !strings.Contains(stderr, "resuming") {
 		t.Errorf("train --resume --steps 3: exit %d\n%s%s", code, stdout, stderr)
 	}
+	// model-ema.ckpt samples like model.ckpt and cannot be resumed from.
+	s := []string{"sample", "--n", "3", "--steps", "2", "--sampler", "ddim"}
+	full := readNPZOf(t, append(s, "--ckpt", filepath.Join(out, "model.ckpt"), "--out", filepath.Join(out, "s1")), filepath.Join(out, "s1"))
+	ema := readNPZOf(t, append(s, "--ckpt", filepath.Join(out, "model-ema.ckpt"), "--out", filepath.Join(out, "s2")), filepath.Join(out, "s2"))
+	if !bytes.Equal(full["image"], ema["image"]) {
+		t.Error("model-ema.ckpt samples other images than model.ckpt")
+	}
+	os.Rename(filepath.Join(out, "model-ema.ckpt"), filepath.Join(out, "model.ckpt"))
+	if code, _, stderr := cdp(t, append(args, "--resume")...); code != 1 || !strings.Contains(stderr, "holds no training state") {
+		t.Errorf("resume from a sampling checkpoint: exit %d\n%s", code, stderr)
+	}
+}
+
+// readNPZOf runs cdp with args and reads the samples.npz it wrote into dir.
+func readNPZOf(t *testing.T, args []string, dir string) map[string][]byte {
+	t.Helper()
+	if code, _, stderr := cdp(t, args...); code != 0 {
+		t.Fatalf("cdp %q: exit %d\n%s", args, code, stderr)
+	}
+	return readNPZ(t, filepath.Join(dir, "samples.npz"))
 }
 
 // TestSampleMeasures checks that --feature-ckpt makes cdp sample measure its

@@ -39,7 +39,7 @@ func runTrain(e *env, args []string) error {
 	fs.IntVar(&def.T, "T", def.T, "diffusion timesteps")
 	fs.Uint64Var(&def.Seed, "seed", def.Seed, "seed of batches, timesteps and noise")
 	every := fs.Int("ckpt-every", 500, "save a checkpoint every N steps (and on Ctrl-C and at the end)")
-	out := fs.String("out", "out/train", "output folder: model.ckpt, args.json, log.jsonl")
+	out := fs.String("out", "out/train", "output folder: model.ckpt, model-ema.ckpt (the EMA weights alone, for sampling), args.json, log.jsonl")
 	resume := fs.Bool("resume", false, "continue the run in --out from its model.ckpt (bit for bit); --steps may extend it")
 	asJSON := fs.Bool("json", false, "print the final summary as JSON")
 	if err := e.parse(fs, args); err != nil {
@@ -125,11 +125,20 @@ func runTrain(e *env, args []string) error {
 	case err != nil:
 		return err
 	}
-	summary := map[string]any{"checkpoint": ckptPath, "steps": tr.Step, "final_loss": last.Loss, "seconds": last.Elapsed.Seconds(), "data": d.Provenance}
+	// The EMA weights alone, for sampling and the browser page.
+	emaPath := filepath.Join(*out, "model-ema.ckpt")
+	sc, err := tr.SamplingCheckpoint(map[string]any{"args": args})
+	if err != nil {
+		return err
+	}
+	if err := writeCheckpoint(emaPath, sc); err != nil {
+		return err
+	}
+	summary := map[string]any{"checkpoint": ckptPath, "sampling_checkpoint": emaPath, "steps": tr.Step, "final_loss": last.Loss, "seconds": last.Elapsed.Seconds(), "data": d.Provenance}
 	if *asJSON {
 		return printJSON(e.stdout, summary)
 	}
-	fmt.Fprintf(e.stdout, "trained %d steps in %.0f s, last loss %.4f; checkpoint %s\n", tr.Step, last.Elapsed.Seconds(), last.Loss, ckptPath)
+	fmt.Fprintf(e.stdout, "trained %d steps in %.0f s, last loss %.4f; checkpoint %s (EMA weights alone, for sampling: %s)\n", tr.Step, last.Elapsed.Seconds(), last.Loss, ckptPath, emaPath)
 	return nil
 }
 
