@@ -27,12 +27,17 @@ func (m KClass) Sample(rng *rand.Rand, n int) (x []float64, y []int) {
 	for i := range n {
 		c := rng.IntN(k)
 		y[i] = c
-		row := x[i*d : (i+1)*d]
-		for j, v := range m.Mu[c] {
-			row[j] = v + m.Sigma[c]*rng.NormFloat64()
-		}
+		gaussianInto(x[i*d:(i+1)*d], m.Mu[c], m.Sigma[c], rng)
 	}
 	return x, y
+}
+
+// gaussianInto sets row[j] = mu[j] + sigma*z_j with z_j standard normal
+// draws from rng, in order j = 0, 1, ...
+func gaussianInto(row, mu []float64, sigma float64, rng *rand.Rand) {
+	for j, v := range mu {
+		row[j] = v + sigma*rng.NormFloat64()
+	}
 }
 
 // SamplePerClass draws nPer points of every class, in class order: x (K*nPer, d).
@@ -44,10 +49,7 @@ func (m KClass) SamplePerClass(rng *rand.Rand, nPer int) (x []float64, y []int) 
 		for i := range nPer {
 			r := c*nPer + i
 			y[r] = c
-			row := x[r*d : (r+1)*d]
-			for j, v := range m.Mu[c] {
-				row[j] = v + m.Sigma[c]*rng.NormFloat64()
-			}
+			gaussianInto(x[r*d:(r+1)*d], m.Mu[c], m.Sigma[c], rng)
 		}
 	}
 	return x, y

@@ -137,9 +137,7 @@ func (m *Mixture) Sample(rng *rand.Rand, n int) (x []float64, y []int) {
 			k++
 		}
 		y[r] = k
-		for i, v := range m.Mu[k] {
-			x[r*d+i] = v + m.Sigma[k]*rng.NormFloat64()
-		}
+		gaussianInto(x[r*d:(r+1)*d], m.Mu[k], m.Sigma[k], rng)
 	}
 	return x, y
 }
