@@ -145,6 +145,24 @@ test("the sampling section takes the user's own checkpoint files", async () => {
   await page.close();
 });
 
+test("the page draws a 3-channel model's samples in colour", async () => {
+  const page = await open("?show=sampling&s-n=4&s-steps=3");
+  await page.setInputFiles("#s-model", path.join(root, "wasm/test/testdata/rgb-unet.ckpt"));
+  await page.setInputFiles("#s-features", path.join(root, "wasm/test/testdata/rgb-net.ckpt"));
+  await page.click("#s-run");
+  await page.waitForFunction(() => /^(done|failed)/.test(document.getElementById("s-status").textContent));
+  assert.equal(await page.textContent("#s-error"), "");
+  const grey = await page.$eval("#s-plain", (c) => {
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let grey = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] === d[i + 1] && d[i + 1] === d[i + 2]) grey++;
+    return grey / (d.length / 4);
+  });
+  assert.ok(grey < 0.5, `a random colour model's samples are not grey (${grey} of the pixels are)`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test("Stop ends a long sampling run and the page samples again", async () => {
   const page = await open("?show=sampling&s-n=200&s-steps=1000");
   assert.equal(await page.isEnabled("#s-stop"), false, "nothing to stop yet");

@@ -75,6 +75,21 @@ test("frames keep the prediction of x0 during sampling", async () => {
   assert.deepEqual(two.frames[2].images, r.frames[2].images, "every batch fills its part of a frame");
 });
 
+test("a 3-channel model gives colour pixels and needs a 3-channel classifier", async () => {
+  // Random-weight fixtures (testdata/gen.go): no colour model ships with the page.
+  const rgb = new Uint8Array(readFileSync(path.join(root, "wasm/test/testdata/rgb-unet.ckpt")));
+  const rgbNet = new Uint8Array(readFileSync(path.join(root, "wasm/test/testdata/rgb-net.ckpt")));
+  const r = await cdp.sample({ model: rgb, n: 3, steps: 2 });
+  assert.equal(r.channels, 3);
+  assert.equal(r.size, 28);
+  assert.equal(r.images.length, 3 * 28 * 28 * 3);
+  const g = await cdp.sample({ model: rgb, features: rgbNet, n: 3, steps: 2, guide: "contrastive", window: [1, 1000] });
+  assert.equal(g.images.length, 3 * 28 * 28 * 3);
+  assert.ok(Number.isFinite(g.stats.meanCosine));
+  await assert.rejects(cdp.sample({ model: rgb, features, n: 3, steps: 2 }),
+    /sample: features: generate: mnist-net takes 1-channel images with 10 classes; the eps-model makes 3-channel images/);
+});
+
 test("bad options are refused with a message that names the problem", async () => {
   const junk = new Uint8Array(100).fill(7);
   const cases = [
