@@ -191,6 +191,9 @@ func TestTrainRefusesToReplaceAndResumes(t *testing.T) {
 	if code, stdout, stderr := cdp(t, append(args, "--resume")...); code != 0 || !strings.Contains(stdout, "trained 3 steps") || !strings.Contains(stderr, "resuming") {
 		t.Errorf("train --resume --steps 3: exit %d\n%s%s", code, stdout, stderr)
 	}
+	if code, stdout, _ := cdp(t, append(args, "--resume")...); code != 0 || !strings.Contains(stdout, "already at step 3 of 3, nothing to train") {
+		t.Errorf("train --resume of a finished run: exit %d\n%s", code, stdout)
+	}
 	// model-ema.ckpt samples like model.ckpt and cannot be resumed from.
 	s := []string{"sample", "--n", "3", "--steps", "2", "--sampler", "ddim"}
 	full := readNPZOf(t, append(s, "--ckpt", filepath.Join(out, "model.ckpt"), "--out", filepath.Join(out, "s1")), filepath.Join(out, "s1"))

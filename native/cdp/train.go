@@ -134,9 +134,16 @@ func runTrain(e *env, args []string) error {
 	if err := writeCheckpoint(emaPath, sc); err != nil {
 		return err
 	}
-	summary := map[string]any{"checkpoint": ckptPath, "sampling_checkpoint": emaPath, "steps": tr.Step, "final_loss": last.Loss, "seconds": last.Elapsed.Seconds(), "data": d.Provenance}
+	summary := map[string]any{"checkpoint": ckptPath, "sampling_checkpoint": emaPath, "steps": tr.Step, "seconds": last.Elapsed.Seconds(), "data": d.Provenance}
+	if last.Step > 0 {
+		summary["final_loss"] = last.Loss
+	}
 	if *asJSON {
 		return printJSON(e.stdout, summary)
+	}
+	if last.Step == 0 { // resumed a finished run: no step taken
+		fmt.Fprintf(e.stdout, "already at step %d of %d, nothing to train; checkpoint %s (EMA weights alone, for sampling: %s)\n", tr.Step, tr.Cfg.Steps, ckptPath, emaPath)
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "trained %d steps in %.0f s, last loss %.4f; checkpoint %s (EMA weights alone, for sampling: %s)\n", tr.Step, last.Elapsed.Seconds(), last.Loss, ckptPath, emaPath)
 	return nil
