@@ -1,6 +1,7 @@
 #!/bin/sh
 # Regenerates the browser page's small models in www/models/ (see www/models/README.md):
-#   unet-tiny-mnist.ckpt  the class-conditional eps-model (cdp train, unet-tiny, 12,000 steps)
+#   unet-tiny-mnist.ckpt  the class-conditional eps-model (cdp train, unet-tiny, 12,000 steps; its
+#                         model-ema.ckpt, the EMA weights alone)
 #   mnist-net-mnist.ckpt  the feature network and classifier (cdp advtrain --method standard, 15 epochs)
 # both on the embedded MNIST subset. About 25 minutes on 2 cores with the avx2 kernels. Usage, from anywhere:
 #   sh scripts/www-models.sh
@@ -16,6 +17,6 @@ go build -o "$tmp/cdp" ./native/cdp
 "$tmp/cdp" advtrain --method standard --model mnist-net --subset 5000 --epochs 15 --batch 64 \
 	--val-size 500 --optimizer adam --lr 3e-3 --val-steps 5 --seed 1 --out "$tmp/features"
 mkdir -p www/models
-cp "$tmp/diffusion/model.ckpt" www/models/unet-tiny-mnist.ckpt
+cp "$tmp/diffusion/model-ema.ckpt" www/models/unet-tiny-mnist.ckpt
 cp "$tmp/features/weights-last.ckpt" www/models/mnist-net-mnist.ckpt
 ls -l www/models/*.ckpt
