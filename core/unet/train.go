@@ -244,11 +244,8 @@ type trainMeta struct {
 // Checkpoint captures everything needed to sample (the EMA weights) and to
 // resume bit for bit (weights, Adam state, EMA state, step).
 func (tr *Trainer) Checkpoint(extra map[string]any) (*ckpt.Checkpoint, error) {
-	c, err := ckpt.New(Arch, tr.Model.Cfg)
+	c, err := tr.emptyCheckpoint(extra)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.SetMeta(trainMeta{Train: tr.Cfg, Step: tr.Step, Data: tr.Data.Provenance, Extra: extra}); err != nil {
 		return nil, err
 	}
 	c.AddParams("weights/", tr.Model.P, tr.Model.P.W)
@@ -262,6 +259,17 @@ func (tr *Trainer) Checkpoint(extra map[string]any) (*ckpt.Checkpoint, error) {
 // sampling (Load with ema) needs, in about a quarter of the size, for
 // shipping a model (the browser page's). Training cannot resume from it.
 func (tr *Trainer) SamplingCheckpoint(extra map[string]any) (*ckpt.Checkpoint, error) {
+	c, err := tr.emptyCheckpoint(extra)
+	if err != nil {
+		return nil, err
+	}
+	c.AddParams("ema/", tr.Model.P, tr.EMA.W)
+	return c, nil
+}
+
+// emptyCheckpoint is a checkpoint of the model's architecture and
+// configuration with the training metadata and no tensors yet.
+func (tr *Trainer) emptyCheckpoint(extra map[string]any) (*ckpt.Checkpoint, error) {
 	c, err := ckpt.New(Arch, tr.Model.Cfg)
 	if err != nil {
 		return nil, err
@@ -269,7 +277,6 @@ func (tr *Trainer) SamplingCheckpoint(extra map[string]any) (*ckpt.Checkpoint, e
 	if err := c.SetMeta(trainMeta{Train: tr.Cfg, Step: tr.Step, Data: tr.Data.Provenance, Extra: extra}); err != nil {
 		return nil, err
 	}
-	c.AddParams("ema/", tr.Model.P, tr.EMA.W)
 	return c, nil
 }
 
