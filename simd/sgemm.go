@@ -2,6 +2,7 @@ package simd
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -232,25 +233,23 @@ func sgemm(k gemmKernel, nthreads int, transA, transB bool, m, n, kk int, alpha 
 	// (256^3 on 2 threads: 198-211 -> 162-176 us). Packing is the same
 	// either way, so the results are too.
 	private := workers > 1 && mBlocks*split == workers
-	bufB := getBuf(kcMax * roundUp(min(n, gemmNC), nr))
-	defer floatPool.Put(bufB)
+	// B buffers: one shared block, or one per worker when private.
+	bufsB := make([]*[]float32, 1)
+	if private {
+		bufsB = make([]*[]float32, workers)
+	}
+	for w := range bufsB {
+		bufsB[w] = getBuf(kcMax * roundUp(min(n, gemmNC), nr))
+	}
 	bufsA := make([]*[]float32, workers)
-	bufsB := make([]*[]float32, workers)
 	tiles := make([]*[]float32, workers)
 	for w := range bufsA {
 		bufsA[w] = getBuf(mc*kcMax + 8) // + slack for pack6
 		tiles[w] = getBuf(mr * nr)
-		if private {
-			bufsB[w] = getBuf(kcMax * roundUp(min(n, gemmNC), nr))
-		}
 	}
 	defer func() {
-		for w := range bufsA {
-			floatPool.Put(bufsA[w])
-			floatPool.Put(tiles[w])
-			if private {
-				floatPool.Put(bufsB[w])
-			}
+		for _, p := range slices.Concat(bufsA, bufsB, tiles) {
+			floatPool.Put(p)
 		}
 	}()
 	for jc := 0; jc < n; jc += gemmNC {
@@ -268,7 +267,7 @@ func sgemm(k gemmKernel, nthreads int, transA, transB bool, m, n, kk int, alpha 
 				packWorkers := min(nthreads, nPanels)
 				Parallel(packWorkers, func(w int) {
 					p0, p1 := nPanels*w/packWorkers, nPanels*(w+1)/packWorkers
-					packBlockB(&k, (*bufB)[p0*nr*kc:], transB, b, ldb, pc, kc, jc+p0*nr, min(nc-p0*nr, (p1-p0)*nr))
+					packBlockB(&k, (*bufsB[0])[p0*nr*kc:], transB, b, ldb, pc, kc, jc+p0*nr, min(nc-p0*nr, (p1-p0)*nr))
 				})
 			}
 			// Tasks: (row block, column range of panels).
@@ -324,18 +323,14 @@ func sgemm(k gemmKernel, nthreads int, transA, transB bool, m, n, kk int, alpha 
 			}
 			if workers <= 1 {
 				for t := 0; t < nTasks; t++ {
-					run(t, *bufsA[0], *bufB, *tiles[0])
+					run(t, *bufsA[0], *bufsB[0], *tiles[0])
 				}
 				continue
 			}
 			var next atomic.Int32
 			Parallel(workers, func(w int) {
-				bw := *bufB
-				if private {
-					bw = *bufsB[w]
-				}
 				for t := range taken(&next, nTasks) {
-					run(t, *bufsA[w], bw, *tiles[w])
+					run(t, *bufsA[w], *bufsB[min(w, len(bufsB)-1)], *tiles[w])
 				}
 			})
 		}

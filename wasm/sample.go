@@ -37,17 +37,12 @@ type sampleOptions struct {
 	seed            uint64
 	classes         []int
 	guidance        generate.Guidance
-	window          []int
 	every           int // keep x0hat every this many steps (0: no frames)
 }
 
-// jsOptionNames are sample's names of the options that generate's errors
-// name as cdp sample's flags.
-var jsOptionNames = map[string]string{
-	"guide": "guide", "tau-plus": "tauPlus", "head-lr": "headLR", "cfg-w": "cfgW",
-	"feature-input": "input", "window": "window", "steps": "steps", "eta": "eta",
-	"spacing": "spacing", "sampler": "sampler", "classes": "classes",
-}
+// jsOptionNames are sample's names of the options whose cdp sample flag,
+// which generate's errors name, is spelled otherwise (the rest are alike).
+var jsOptionNames = map[string]string{"tau-plus": "tauPlus", "head-lr": "headLR", "cfg-w": "cfgW", "feature-input": "input"}
 
 // sample draws images from a diffusion checkpoint, plain or guided:
 //
@@ -155,8 +150,11 @@ func (o *sampleOptions) parse(v js.Value) error {
 		case "classes":
 			o.classes, err = ints(x, k, sampleMaxClasses)
 		case "window":
-			if o.window, err = ints(x, k, 2); err == nil && len(o.window) != 2 {
-				err = fmt.Errorf("sample: window must be [lo, hi], got %d numbers", len(o.window))
+			var w []int
+			if w, err = ints(x, k, 2); err == nil && len(w) != 2 {
+				err = fmt.Errorf("sample: window must be [lo, hi], got %d numbers", len(w))
+			} else if err == nil {
+				g.Window = guide.Window{Lo: w[0], Hi: w[1]}
 			}
 		default:
 			if len(k) > 40 {
@@ -174,9 +172,6 @@ func (o *sampleOptions) parse(v js.Value) error {
 	}
 	if o.batch == 0 || o.batch > o.n {
 		o.batch = o.n
-	}
-	if o.window != nil {
-		g.Window = guide.Window{Lo: o.window[0], Hi: o.window[1]}
 	}
 	g.HeadSeed = o.seed
 	return nil

@@ -256,7 +256,7 @@ func (tr *Trainer) Checkpoint(extra map[string]any) (*ckpt.Checkpoint, error) {
 }
 
 // SamplingCheckpoint is Checkpoint with the EMA weights alone: what
-// sampling (Load with ema) needs, in about a quarter of the size, for
+// sampling (Load with ema) needs, in about a fifth of the size, for
 // shipping a model (the browser page's). Training cannot resume from it.
 func (tr *Trainer) SamplingCheckpoint(extra map[string]any) (*ckpt.Checkpoint, error) {
 	c, err := tr.emptyCheckpoint(extra)

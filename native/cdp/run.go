@@ -221,16 +221,24 @@ type resultRow struct {
 // measures: the mean cosine takes all their pairs.
 const measuredSamples = 1000
 
-// measure returns the feature network's Stats of the synthetic set of
-// source src (none or contrastive), or nil if either file is missing or
-// unreadable.
-func (r *pipeline) measure(src string) *generate.Stats {
+// featureNet returns the pipeline's feature network, or nil if its
+// checkpoint is missing or unreadable.
+func (r *pipeline) featureNet() *classify.Net {
 	c, err := readCheckpoint(r.path("feature-net", "weights-best.ckpt"))
 	if err != nil {
 		return nil
 	}
 	net, err := classify.Load(c)
 	if err != nil {
+		return nil
+	}
+	return net
+}
+
+// measure returns net's Stats of the synthetic set of source src (none or
+// contrastive), or nil without a network or a readable samples file.
+func (r *pipeline) measure(net *classify.Net, src string) *generate.Stats {
+	if net == nil {
 		return nil
 	}
 	d, err := store.LoadNPZ(r.path("samples-"+src, "samples.npz"), net.NumClasses())
@@ -257,6 +265,7 @@ type resultTable struct {
 
 func (r *pipeline) table() resultTable {
 	t := resultTable{Preset: r.p.Name, Note: r.p.Note, Attack: r.p.EvalAttack, Eps: r.p.Eps, N: r.p.EvalN}
+	net := r.featureNet()
 	labels := map[string]string{"real": "real only", "none": "real + plain DDIM/DDPM samples", "contrastive": "real + contrastive-guided samples"}
 	for _, src := range []string{"real", "none", "contrastive"} {
 		row := resultRow{Data: labels[src]}
@@ -269,7 +278,7 @@ func (r *pipeline) table() resultTable {
 			}
 		}
 		if src != "real" {
-			row.Samples = r.measure(src)
+			row.Samples = r.measure(net, src)
 		}
 		t.Rows = append(t.Rows, row)
 	}

@@ -275,12 +275,13 @@ func buildGuidance(o *sampleOpts, model *unet.UNet, net *classify.Net, T int) (d
 	eps, desc, err := g.Wrap(model, net, T)
 	var oe *generate.OptionError
 	switch {
+	case err == nil:
+		return eps, desc, nil
 	case errors.As(err, &oe):
-		return nil, "", optionUsage(err)
-	case err != nil && net != nil:
+		return nil, "", usagef("--%s", oe.Error())
+	default: // the network's own failure (the flags passed)
 		return nil, "", fmt.Errorf("--feature-ckpt %s: %w", o.featureCkpt, err)
 	}
-	return eps, desc, err
 }
 
 // optionUsage turns a generate.OptionError into the usage error of its flag.
